@@ -1,0 +1,93 @@
+//! Extractors that turn every rejection into a problem document with the field named.
+
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
+use bytes::Bytes;
+use serde::de::DeserializeOwned;
+
+use crate::error::{ApiError, Code};
+
+/// A JSON body. Malformed JSON is a 400, a wrong or missing field a 422 naming its path, a
+/// body over the limit a 413.
+pub struct Json<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let is_json = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/json") || v.contains("+json"));
+        if !is_json {
+            return Err(ApiError::new(
+                Code::UnsupportedMediaType,
+                "send the body as JSON with the header content-type: application/json",
+            ));
+        }
+        let bytes = body_bytes(req, state).await?;
+        parse_json(&bytes).map(Json)
+    }
+}
+
+/// Reads the whole body, mapping an over-limit body to 413.
+pub async fn body_bytes<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, ApiError> {
+    Bytes::from_request(req, state).await.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(
+                Code::PayloadTooLarge,
+                "the body is larger than this endpoint accepts",
+            )
+        } else {
+            ApiError::new(
+                Code::MalformedRequest,
+                format!("the body could not be read: {}", rejection.body_text()),
+            )
+        }
+    })
+}
+
+/// Parses JSON, naming the path of the first field that does not fit.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(de).map_err(|err| {
+        let path = err.path().to_string();
+        let inner = err.into_inner();
+        if inner.is_syntax() || inner.is_eof() {
+            ApiError::new(
+                Code::MalformedRequest,
+                format!("the body is not valid JSON: {inner}"),
+            )
+        } else if path == "." {
+            ApiError::field("body", inner.to_string())
+        } else {
+            ApiError::field(path, inner.to_string())
+        }
+    })
+}
+
+/// Query parameters, with the same error shape.
+pub struct Query<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let query = parts.uri.query().unwrap_or_default();
+        let de = serde_urlencoded_deserializer(query);
+        de.map(Query)
+    }
+}
+
+fn serde_urlencoded_deserializer<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
+    axum::extract::Query::<T>::try_from_uri(&format!("/?{query}").parse().map_err(|_| {
+        ApiError::new(
+            Code::MalformedRequest,
+            "the query string could not be parsed",
+        )
+    })?)
+    .map(|q| q.0)
+    .map_err(|e| ApiError::field("query", e.body_text()))
+}

@@ -1,0 +1,104 @@
+//! Catalog reads and writes: parties, works, recordings and their audio.
+
+use encore_core::{Isrc, Iswc};
+
+use crate::records::*;
+use crate::{Store, StoreError, dispatch};
+
+impl Store {
+    /// Creates a party.
+    pub async fn create_party(
+        &self,
+        input: &PartyInput,
+        created_by: Option<&str>,
+    ) -> Result<Party, StoreError> {
+        dispatch!(self, insert_party(input, created_by))
+    }
+
+    /// Replaces a party's fields.
+    pub async fn update_party(&self, id: &str, input: &PartyInput) -> Result<Party, StoreError> {
+        dispatch!(self, update_party(id, input))
+    }
+
+    /// A party by id.
+    pub async fn party(&self, id: &str) -> Result<Option<Party>, StoreError> {
+        dispatch!(self, get_party(id))
+    }
+
+    /// A page of parties, optionally filtered by name.
+    pub async fn parties(&self, query: &ListQuery) -> Result<Page<Party>, StoreError> {
+        dispatch!(self, list_parties(query))
+    }
+
+    /// Creates a work with its writers and splits, all or nothing.
+    pub async fn create_work(
+        &self,
+        input: &WorkInput,
+        created_by: Option<&str>,
+    ) -> Result<Work, StoreError> {
+        dispatch!(self, insert_work(input, created_by))
+    }
+
+    /// Replaces a work's fields, writers and splits, all or nothing.
+    pub async fn update_work(&self, id: &str, input: &WorkInput) -> Result<Work, StoreError> {
+        dispatch!(self, update_work(id, input))
+    }
+
+    /// A work by id.
+    pub async fn work(&self, id: &str) -> Result<Option<Work>, StoreError> {
+        dispatch!(self, get_work(id))
+    }
+
+    /// A work by ISWC.
+    pub async fn work_by_iswc(&self, iswc: &Iswc) -> Result<Option<Work>, StoreError> {
+        dispatch!(self, get_work_by_iswc(iswc))
+    }
+
+    /// A page of works, optionally filtered by title.
+    pub async fn works(&self, query: &ListQuery) -> Result<Page<Work>, StoreError> {
+        dispatch!(self, list_works(query))
+    }
+
+    /// Creates a recording with its artists, works and splits, all or nothing.
+    pub async fn create_recording(
+        &self,
+        input: &RecordingInput,
+        created_by: Option<&str>,
+    ) -> Result<Recording, StoreError> {
+        dispatch!(self, insert_recording(input, created_by))
+    }
+
+    /// Replaces a recording's fields and relations, all or nothing. Audio is kept.
+    pub async fn update_recording(
+        &self,
+        id: &str,
+        input: &RecordingInput,
+    ) -> Result<Recording, StoreError> {
+        dispatch!(self, update_recording(id, input))
+    }
+
+    /// A recording by id.
+    pub async fn recording(&self, id: &str) -> Result<Option<Recording>, StoreError> {
+        dispatch!(self, get_recording(id))
+    }
+
+    /// A recording by ISRC.
+    pub async fn recording_by_isrc(&self, isrc: &Isrc) -> Result<Option<Recording>, StoreError> {
+        dispatch!(self, get_recording_by_isrc(isrc))
+    }
+
+    /// A page of recordings, optionally filtered by title.
+    pub async fn recordings(&self, query: &ListQuery) -> Result<Page<Recording>, StoreError> {
+        dispatch!(self, list_recordings(query))
+    }
+
+    /// Records uploaded audio for a recording, replacing what was in that slot. The bytes must
+    /// already be in blob storage under `asset.sha256`.
+    pub async fn put_audio(
+        &self,
+        recording_id: &str,
+        asset: &AudioAsset,
+    ) -> Result<(), StoreError> {
+        dispatch!(self, put_audio(recording_id, asset))
+    }
+}

@@ -1,0 +1,254 @@
+//! encore's system of record: the storage API and its two implementations.
+//!
+//! One [`Store`] speaks to SQLite (the embedded default) or PostgreSQL (the scaled mode), chosen
+//! by the database URL. Both run the same SQL text where the dialects agree (numbered `$n`
+//! parameters, `ON CONFLICT`, `RETURNING`); each backend has its own append-only migrations.
+//! Nothing outside this crate sees a SQL type: callers get the records defined here, with domain
+//! types from `encore-core` already validated.
+
+mod backend;
+mod catalog;
+mod import;
+mod keys;
+mod records;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+
+pub use import::{
+    ImportBatch, ImportOutcome, ImportParty, ImportRecording, ImportRowError, ImportWork,
+};
+pub use keys::{ApiKey, CreatedKey, NewKey};
+pub use records::*;
+
+/// Named limits of the store.
+pub mod limits {
+    /// Largest page a list call returns.
+    pub const PAGE_SIZE_MAX: u32 = 200;
+    /// Page size when the caller does not say.
+    pub const PAGE_SIZE_DEFAULT: u32 = 50;
+    /// Most rows of one kind written in one import batch.
+    pub const IMPORT_BATCH_ROWS_MAX: usize = 2_000;
+    /// Most parties, writers, artists or works one work or recording may list.
+    pub const RELATIONS_PER_ITEM_MAX: usize = 64;
+    /// Connections in the PostgreSQL pool.
+    pub const PG_POOL_CONNECTIONS_MAX: u32 = 16;
+    /// Connections in the SQLite pool (readers; SQLite serialises writers).
+    pub const SQLITE_POOL_CONNECTIONS_MAX: u32 = 8;
+}
+
+/// What went wrong in the store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The thing asked for does not exist.
+    #[error("{what} not found")]
+    NotFound { what: &'static str },
+    /// A unique field already has that value elsewhere.
+    #[error("another {what} already has this {field}")]
+    Conflict {
+        what: &'static str,
+        field: &'static str,
+    },
+    /// The input names something that does not exist (a party, a work).
+    #[error("{message}")]
+    Invalid { field: String, message: String },
+    /// The database URL cannot be used.
+    #[error("database URL cannot be used: {0}")]
+    Config(String),
+    /// The database failed; the cause is logged by the caller, never shown to clients.
+    #[error("database error: {0}")]
+    Backend(#[from] sqlx::Error),
+    /// Migrations failed.
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+/// Which engine a store runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// Embedded SQLite in WAL mode.
+    Sqlite,
+    /// PostgreSQL.
+    Postgres,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) enum Pool {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// Calls the function of the same name in the backend module that matches the pool.
+macro_rules! dispatch {
+    ($self:expr, $f:ident ( $($arg:expr),* $(,)? )) => {
+        match &$self.pool {
+            $crate::Pool::Sqlite(p) => $crate::backend::sqlite::$f(p, $($arg),*).await,
+            $crate::Pool::Postgres(p) => $crate::backend::postgres::$f(p, $($arg),*).await,
+        }
+    };
+}
+pub(crate) use dispatch;
+
+/// The system of record.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pub(crate) pool: Pool,
+}
+
+impl Store {
+    /// Connects to `url` (`sqlite://path`, a bare file path, or `postgres://…`) and applies any
+    /// pending migrations.
+    pub async fn open(url: &str) -> Result<Self, StoreError> {
+        let store = Self::connect(url).await?;
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Connects without migrating.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let options =
+                PgConnectOptions::from_str(url).map_err(|e| StoreError::Config(e.to_string()))?;
+            let pool = PgPoolOptions::new()
+                .max_connections(limits::PG_POOL_CONNECTIONS_MAX)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect_with(options)
+                .await?;
+            return Ok(Self {
+                pool: Pool::Postgres(pool),
+            });
+        }
+        let path = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+            .unwrap_or(url);
+        if path.contains("://") {
+            return Err(StoreError::Config(format!(
+                "'{url}' is neither sqlite:// nor postgres://; use one of those"
+            )));
+        }
+        if let Some(parent) = std::path::Path::new(path).parent() {
+            if !parent.as_os_str().is_empty() {
+                std::fs::create_dir_all(parent).map_err(|e| {
+                    StoreError::Config(format!("cannot create {}: {e}", parent.display()))
+                })?;
+            }
+        }
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(limits::SQLITE_POOL_CONNECTIONS_MAX)
+            .connect_with(options)
+            .await?;
+        Ok(Self {
+            pool: Pool::Sqlite(pool),
+        })
+    }
+
+    /// Applies pending migrations of this backend. Safe to run again.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        match &self.pool {
+            Pool::Sqlite(p) => sqlx::migrate!("./migrations/sqlite").run(p).await?,
+            Pool::Postgres(p) => sqlx::migrate!("./migrations/postgres").run(p).await?,
+        }
+        Ok(())
+    }
+
+    /// Which engine this store runs on.
+    pub fn backend(&self) -> Backend {
+        match self.pool {
+            Pool::Sqlite(_) => Backend::Sqlite,
+            Pool::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// Checks that the database answers, for readiness probes.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        match &self.pool {
+            Pool::Sqlite(p) => sqlx::query("SELECT 1").execute(p).await.map(|_| ())?,
+            Pool::Postgres(p) => sqlx::query("SELECT 1").execute(p).await.map(|_| ())?,
+        }
+        Ok(())
+    }
+
+    /// Closes every connection, waiting for those in use.
+    pub async fn close(&self) {
+        match &self.pool {
+            Pool::Sqlite(p) => p.close().await,
+            Pool::Postgres(p) => p.close().await,
+        }
+    }
+}
+
+/// Milliseconds since the Unix epoch, now.
+pub(crate) fn now_ms() -> i64 {
+    let since = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// A new time-ordered identifier with a kind prefix, e.g. `rec_0192…`.
+pub(crate) fn new_id(prefix: &str) -> String {
+    format!("{prefix}_{}", uuid::Uuid::now_v7().simple())
+}
+
+/// `$1, $2, …, $n` starting after `offset`, for IN lists.
+pub(crate) fn placeholders(offset: usize, n: usize) -> String {
+    (offset + 1..=offset + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Rows of `width` placeholders each, `($1, $2), ($3, $4)`, for multi-row inserts.
+pub(crate) fn value_rows(rows: usize, width: usize) -> String {
+    (0..rows)
+        .map(|r| format!("({})", placeholders(r * width, width)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Maps a unique-constraint failure to the field that clashed.
+pub(crate) fn conflict(err: sqlx::Error, what: &'static str) -> StoreError {
+    if let sqlx::Error::Database(db) = &err {
+        if db.is_unique_violation() {
+            let text = format!("{} {}", db.message(), db.constraint().unwrap_or_default());
+            for field in ["isrc", "iswc", "ipi", "isni", "ext_ref"] {
+                if text.contains(field) {
+                    return StoreError::Conflict {
+                        what,
+                        field: if field == "ext_ref" { "ref" } else { field },
+                    };
+                }
+            }
+            return StoreError::Conflict { what, field: "id" };
+        }
+    }
+    StoreError::Backend(err)
+}
+
+/// Escapes a user's search text for `LIKE … ESCAPE '\'` and lowercases it, matching the stored
+/// lowercase columns on both engines.
+pub(crate) fn like_pattern(q: &str) -> String {
+    let mut out = String::with_capacity(q.len() + 2);
+    out.push('%');
+    for c in q.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('%');
+    out
+}

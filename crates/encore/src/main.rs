@@ -1,0 +1,159 @@
+//! The `encore` binary: one program for the server, the demo, migrations, keys and imports.
+
+mod config;
+mod demo;
+mod import;
+mod serve;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+use crate::config::{Config, Overrides};
+
+/// encore: artist-first generative music. Consent, credit and pay for every AI use of a catalog.
+#[derive(Parser)]
+#[command(name = "encore", version, about, long_about = None)]
+struct Cli {
+    #[command(flatten)]
+    overrides: Overrides,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the HTTP API server.
+    Serve,
+    /// Load a demo catalog with rendered audio, print keys and example requests, and serve it.
+    Demo(demo::DemoArgs),
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Create, list or revoke API keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Import a catalog file (CSV or JSON Lines): parties, works, recordings and splits.
+    Import(import::ImportArgs),
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Create a key and print its secret (shown once).
+    Create {
+        /// admin, partner, artist, fan or worker.
+        #[arg(long)]
+        role: String,
+        /// A party id the key acts for (repeat for several; partners need one or more).
+        #[arg(long = "party")]
+        parties: Vec<String>,
+        /// A label for people.
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// List keys (never their secrets).
+    List,
+    /// Revoke a key at once.
+    Revoke {
+        /// The key id (key_…).
+        id: String,
+    },
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let config = match Config::load(&cli.overrides) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    serve::init_tracing(config.log_json);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli.command, config)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command, config: Config) -> anyhow::Result<std::process::ExitCode> {
+    match command {
+        Command::Serve => {
+            let (store, blobs) = serve::open(&config).await?;
+            serve::serve(
+                &config,
+                store,
+                blobs,
+                |addr| tracing::info!(%addr, "encore is listening"),
+            )
+            .await?;
+        }
+        Command::Demo(args) => demo::run(&config, args).await?,
+        Command::Migrate => {
+            let store = encore_store::Store::connect(config.database_url.expose())
+                .await
+                .with_context(|| format!("connecting to {}", config.database_url))?;
+            store.migrate().await.context("applying migrations")?;
+            println!("migrations applied to {}", config.database_url);
+        }
+        Command::Keys(cmd) => keys(&config, cmd).await?,
+        Command::Import(args) => return import::run(&config, args).await,
+    }
+    Ok(std::process::ExitCode::SUCCESS)
+}
+
+async fn keys(config: &Config, cmd: KeysCommand) -> anyhow::Result<()> {
+    let (store, _) = serve::open(config).await?;
+    match cmd {
+        KeysCommand::Create {
+            role,
+            parties,
+            name,
+        } => {
+            let new = encore_api::keys::validate_new_key(&store, &role, parties, name)
+                .await
+                .map_err(|e| anyhow::anyhow!("{}", e.detail))?;
+            let created = store.create_key(&new).await?;
+            eprintln!(
+                "created {} key {} (the secret below is shown once; store it now)",
+                new.role.as_str(),
+                created.key.id
+            );
+            println!("{}", created.secret);
+        }
+        KeysCommand::List => {
+            for k in store.keys().await? {
+                let state = if k.revoked_at_ms.is_some() {
+                    "revoked"
+                } else {
+                    "active"
+                };
+                println!(
+                    "{}\t{}\t{}…\t{}\t{}\t{}",
+                    k.id,
+                    k.role.as_str(),
+                    k.prefix,
+                    state,
+                    k.parties.join(","),
+                    k.name
+                );
+            }
+        }
+        KeysCommand::Revoke { id } => {
+            let k = store.revoke_key(&id).await?;
+            println!("revoked {} ({})", k.id, k.role.as_str());
+        }
+    }
+    Ok(())
+}
