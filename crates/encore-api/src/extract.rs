@@ -60,10 +60,8 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
                 Code::MalformedRequest,
                 format!("the body is not valid JSON: {inner}"),
             )
-        } else if path == "." {
-            ApiError::field("body", inner.to_string())
         } else {
-            ApiError::field(path, inner.to_string())
+            ApiError::field(field_path(&path, &inner.to_string()), inner.to_string())
         }
     })
 }
@@ -90,4 +88,21 @@ fn serde_urlencoded_deserializer<T: DeserializeOwned>(query: &str) -> Result<T, 
     })?)
     .map(|q| q.0)
     .map_err(|e| ApiError::field("query", e.body_text()))
+}
+
+/// The path of the field a serde error is about. serde reports a missing or unknown field at
+/// its parent's path and names it only in the message, so it is appended here.
+pub fn field_path(path: &str, message: &str) -> String {
+    let named = ["missing field `", "unknown field `"].iter().find_map(|p| {
+        message
+            .split_once(p)
+            .and_then(|(_, rest)| rest.split_once('`'))
+            .map(|(name, _)| name)
+    });
+    match (path, named) {
+        (".", Some(name)) => name.to_owned(),
+        (".", None) => "body".to_owned(),
+        (parent, Some(name)) => format!("{parent}.{name}"),
+        (path, None) => path.to_owned(),
+    }
 }

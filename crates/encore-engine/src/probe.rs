@@ -116,6 +116,7 @@ fn format_ms(ms: u64) -> String {
 /// Decoding stops as soon as the running frame count passes the limit, so an
 /// oversized upload costs at most the limit's worth of decoding.
 pub fn probe(bytes: &[u8], max_duration_ms: u64) -> Result<AudioInfo, ProbeError> {
+    let bytes = skip_id3v2(bytes);
     let format = sniff(bytes).ok_or(ProbeError::Unsupported)?;
 
     if format == AudioFormat::Ogg {
@@ -205,6 +206,12 @@ pub fn probe(bytes: &[u8], max_duration_ms: u64) -> Result<AudioInfo, ProbeError
             "it ends after {frames} of the {expected} frames its header announces"
         )));
     }
+    // FLAC carries an MD5 of its audio; a mismatch means the samples were altered.
+    if decoder.finalize().verify_ok == Some(false) {
+        return Err(ProbeError::Corrupt(
+            "its audio does not match the checksum in its header".to_owned(),
+        ));
+    }
     let frames = counted(frames);
     if frames == 0 {
         return Err(ProbeError::Empty);
@@ -215,12 +222,12 @@ pub fn probe(bytes: &[u8], max_duration_ms: u64) -> Result<AudioInfo, ProbeError
         ));
     }
 
-    let duration_ms = frames_to_ms(frames, sample_rate);
-    if duration_ms > max_duration_ms {
+    if exceeds(frames, sample_rate, max_duration_ms) {
         return Err(ProbeError::TooLong {
             limit_ms: max_duration_ms,
         });
     }
+    let duration_ms = frames_to_ms(frames, sample_rate);
 
     Ok(AudioInfo {
         format,
@@ -243,14 +250,30 @@ fn sniff(bytes: &[u8]) -> Option<AudioFormat> {
     if bytes.starts_with(b"OggS") {
         return Some(AudioFormat::Ogg);
     }
-    // An ID3v2 tag usually precedes MP3 audio; a bare stream starts with a frame header.
-    if bytes.len() >= 10 && bytes.starts_with(b"ID3") {
-        return Some(AudioFormat::Mp3);
-    }
     if bytes.len() >= 4 && is_mpeg_audio_header(&bytes[0..4]) {
         return Some(AudioFormat::Mp3);
     }
     None
+}
+
+/// Strips leading ID3v2 tags, which taggers put before MP3 (and sometimes FLAC) audio.
+///
+/// The tag is skipped by its declared size rather than scanned past, because
+/// embedded cover art is full of bytes that look like MPEG sync words.
+fn skip_id3v2(mut bytes: &[u8]) -> &[u8] {
+    while bytes.len() >= 10 && bytes.starts_with(b"ID3") {
+        let syncsafe = bytes[6..10]
+            .iter()
+            .fold(0usize, |acc, &b| (acc << 7) | usize::from(b & 0x7F));
+        let footer = if bytes[5] & 0x10 != 0 { 10 } else { 0 };
+        let total = 10 + syncsafe + footer;
+        if total > bytes.len() {
+            // A tag longer than the file leaves no audio to find.
+            return &[];
+        }
+        bytes = &bytes[total..];
+    }
+    bytes
 }
 
 /// Checks the fields of a 4-byte MPEG audio frame header that can be invalid, so a

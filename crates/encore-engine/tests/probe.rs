@@ -39,6 +39,7 @@ fn encoded_wav_round_trips_with_exact_frames() {
 fn wav_fixture() {
     let info = probe(&fixture("tone.wav"), MINUTE).expect("valid wav");
     assert_eq!(info.format, AudioFormat::Wav);
+    assert_eq!(info.codec, "pcm_u8");
     assert_eq!((info.sample_rate, info.channels), (22_050, 1));
     assert_eq!(info.frames, 11_025);
     assert_eq!(info.duration_ms, 500);
@@ -66,6 +67,26 @@ fn mp3_fixture() {
         info.frames
     );
     assert_eq!(info.frames % 576, 0);
+}
+
+#[test]
+fn id3_tagged_mp3_is_measured_after_its_tag() {
+    // A tag whose payload looks like cover art: JPEG markers resemble MPEG sync words.
+    let payload: Vec<u8> = [0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10, 0xFF, 0xFB, 0x90, 0x00].repeat(40);
+    let size = payload.len();
+    let mut tagged = b"ID3\x04\x00\x00".to_vec();
+    tagged.extend((0..4).rev().map(|i| ((size >> (7 * i)) & 0x7F) as u8));
+    tagged.extend_from_slice(&payload);
+    let plain = fixture("tone.mp3");
+    tagged.extend_from_slice(&plain);
+    let a = probe(&tagged, MINUTE).expect("tagged mp3");
+    let b = probe(&plain, MINUTE).expect("plain mp3");
+    assert_eq!(a, b);
+    // A tag with nothing after it is not audio.
+    assert!(matches!(
+        probe(&tagged[..10 + size], MINUTE),
+        Err(ProbeError::Unsupported)
+    ));
 }
 
 #[test]

@@ -175,7 +175,7 @@ macro_rules! backend {
                 if owners.is_empty() {
                     return Ok(out);
                 }
-                let extra = extra_col.unwrap_or("0");
+                let extra = extra_col.unwrap_or("CAST(0 AS BIGINT)");
                 let sql = format!(
                     "SELECT {owner_col} AS owner, {value_col} AS value, {extra} AS extra FROM {table} \
                      WHERE {owner_col} IN ({}) ORDER BY {owner_col}, position",

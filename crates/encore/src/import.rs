@@ -427,8 +427,13 @@ fn parse_json_row(text: &str) -> Result<RawRow, (String, String)> {
     let de = &mut serde_json::Deserializer::from_str(text);
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
-        let path = if path == "." { String::new() } else { path };
-        (path, format!("not a valid row: {}", e.into_inner()))
+        let inner = e.into_inner();
+        let field = if inner.is_syntax() || inner.is_eof() {
+            String::new()
+        } else {
+            encore_api::extract::field_path(&path, &inner.to_string())
+        };
+        (field, format!("not a valid row: {inner}"))
     })
 }
 

@@ -252,16 +252,19 @@ fn drums(ctx: &Ctx<'_>, rng: &mut Rng) -> Vec<Note> {
             vel: v,
         });
     };
+    // Sections are counted from the melody's entry, so crashes mark its phrases.
+    let section_start =
+        |bar: u32| bar > 0 && bar >= ctx.intro_bars && (bar - ctx.intro_bars) % 4 == 0;
     for bar in 0..ctx.bars - 1 {
         let bar_start = bar * spb;
-        let section_end = (bar + 1) % 4 == 0 || bar + 2 == ctx.bars;
+        let section_end = section_start(bar + 1) || bar + 2 == ctx.bars;
         let fill = if ctx.bars >= 4 && section_end {
             ctx.profile.fill
         } else {
             Fill::None
         };
         let fill_from = spb - 4;
-        if bar > 0 && (bar % 4 == 0 || bar == ctx.intro_bars) {
+        if section_start(bar) {
             hit(f64::from(bar_start), CRASH, 100, rng);
         }
         for line in ctx.profile.drums {
