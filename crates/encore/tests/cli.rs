@@ -1,0 +1,269 @@
+//! The command line, run as a user would: import, keys, migrate and demo, on SQLite and on
+//! PostgreSQL when `ENCORE_TEST_POSTGRES_URL` is set.
+
+use std::process::{Command, Output};
+
+use encore_core::Isrc;
+use encore_store::{ListQuery, Store};
+use sqlx::Connection;
+
+struct Env {
+    dir: tempfile::TempDir,
+    url: String,
+    pg: Option<(String, String)>,
+}
+
+impl Env {
+    async fn new(postgres: bool) -> Option<Env> {
+        let dir = tempfile::tempdir().expect("temp dir");
+        if !postgres {
+            let url = format!("sqlite://{}", dir.path().join("encore.db").display());
+            return Some(Env { dir, url, pg: None });
+        }
+        let Some(admin) = std::env::var("ENCORE_TEST_POSTGRES_URL")
+            .ok()
+            .filter(|s| !s.is_empty())
+        else {
+            eprintln!("skipped on PostgreSQL: ENCORE_TEST_POSTGRES_URL is not set");
+            return None;
+        };
+        let name = format!("encore_t_{}", uuid::Uuid::now_v7().simple());
+        let mut conn = sqlx::PgConnection::connect(&admin).await.expect("connect");
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&mut conn)
+            .await
+            .expect("create database");
+        let (base, _) = admin.rsplit_once('/').expect("URL has a database");
+        Some(Env {
+            url: format!("{base}/{name}"),
+            dir,
+            pg: Some((admin, name)),
+        })
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_encore"))
+            .args(args)
+            .current_dir(self.dir.path())
+            .env("ENCORE_DATABASE_URL", &self.url)
+            .env("ENCORE_DATA_DIR", self.dir.path().join("data"))
+            .env_remove("ENCORE_CONFIG")
+            .output()
+            .expect("run encore")
+    }
+
+    fn write(&self, name: &str, text: &str) -> String {
+        let path = self.dir.path().join(name);
+        std::fs::write(&path, text).expect("write");
+        path.display().to_string()
+    }
+
+    async fn store(&self) -> Store {
+        Store::open(&self.url).await.expect("open store")
+    }
+
+    async fn drop_db(self) {
+        if let Some((admin, name)) = &self.pg {
+            let mut conn = sqlx::PgConnection::connect(admin).await.expect("connect");
+            sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .execute(&mut conn)
+                .await
+                .ok();
+        }
+    }
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+const CSV: &str = "\
+type,ref,name,kind,ipi,isni,iswc,isrc,title,duration_ms,artists,writers,works,splits
+party,lbl,Northern Lights Records,organisation,,,,,,,,,,
+party,mara,Mara Quinn,person,523879412,,,,,,,,,
+party,ivy,Ivy Marchetti,person,,,,,,,,,,
+work,w1,,,,,T-034.524.680-1,,Night Drive,,,mara;ivy,,mara:500000;ivy:500000
+recording,,,,,,,USRC17607839,Night Drive,201000,mara,,w1,lbl:800000;mara:200000
+recording,,,,,,,USRC1760784,Bad Isrc,,mara,,w1,
+recording,,,,,,,GBAYE0601498,Bad Splits,,mara,,w1,lbl:600000;mara:300000
+recording,,,,,,,GBAYE0601499,Unknown Artist,,nobody,,w1,
+recording,,,,,,,GBAYE0601500,Splits Unknown Yet,,mara,,,
+";
+
+async fn import_story(postgres: bool) {
+    let Some(env) = Env::new(postgres).await else {
+        return;
+    };
+    let file = env.write("catalog.csv", CSV);
+    let out = env.run(&["import", &file]);
+    let said = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    assert!(said.contains("6 created, 0 updated, 3 rejected"), "{said}");
+    assert!(said.contains("line 7: isrc:"), "{said}");
+    assert!(said.contains("line 8: splits:"), "{said}");
+    assert!(said.contains("line 9: artists[0]:"), "{said}");
+
+    // Running the same file again creates nothing new.
+    let out = env.run(&["import", &file]);
+    assert!(
+        text(&out).contains("0 created, 6 updated, 3 rejected"),
+        "{}",
+        text(&out)
+    );
+    let store = env.store().await;
+    let recs = store.recordings(&ListQuery::default()).await.expect("list");
+    assert_eq!(recs.items.len(), 2);
+    let rec = store
+        .recording_by_isrc(&Isrc::parse("USRC17607839").expect("isrc"))
+        .await
+        .expect("get")
+        .expect("found");
+    assert_eq!(rec.fields.splits.as_ref().map(|s| s.len()), Some(2));
+    assert_eq!(rec.fields.works.len(), 1);
+
+    // JSON Lines, with a row that changes an earlier one.
+    let jsonl = env.write(
+        "more.jsonl",
+        concat!(
+            r#"{"type":"party","ref":"ivy","name":"Ivy Marchetti-Holm","kind":"person"}"#,
+            "\n\n",
+            r#"{"type":"recording","isrc":"GBAYE0601500","title":"Splits Known Now","artists":["mara"],"splits":[{"party":"lbl","share_ppm":1000000}]}"#,
+            "\n",
+            r#"{"type":"recording","isrc":"GBAYE0601501","title":5}"#,
+            "\n",
+            r#"{"type":"song"}"#,
+            "\n",
+            "{not json\n",
+        ),
+    );
+    let out = env.run(&["import", &jsonl]);
+    let said = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    assert!(said.contains("0 created, 2 updated, 3 rejected"), "{said}");
+    assert!(said.contains("line 4: title:"), "{said}");
+    assert!(said.contains("line 5: type:"), "{said}");
+    assert!(said.contains("line 6:"), "{said}");
+    let rec = store
+        .recording_by_isrc(&Isrc::parse("GBAYE0601500").expect("isrc"))
+        .await
+        .expect("get")
+        .expect("found");
+    assert_eq!(rec.fields.title, "Splits Known Now");
+    assert!(rec.fields.splits.is_some());
+
+    let clean = env.write(
+        "clean.jsonl",
+        r#"{"type":"party","ref":"new","name":"New","kind":"person"}"#,
+    );
+    let out = env.run(&["import", &clean]);
+    assert!(out.status.success(), "{}", text(&out));
+    store.close().await;
+    env.drop_db().await;
+}
+
+#[tokio::test]
+async fn import_reports_bad_rows_commits_good_ones_and_is_idempotent_sqlite() {
+    import_story(false).await;
+}
+
+#[tokio::test]
+async fn import_reports_bad_rows_commits_good_ones_and_is_idempotent_postgres() {
+    import_story(true).await;
+}
+
+async fn keys_and_demo_story(postgres: bool) {
+    let Some(env) = Env::new(postgres).await else {
+        return;
+    };
+    let out = env.run(&["migrate"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let out = env.run(&["keys", "create", "--role", "partner"]);
+    assert!(!out.status.success());
+    assert!(text(&out).contains("at least one party"), "{}", text(&out));
+    let out = env.run(&["keys", "create", "--role", "fan", "--name", "a fan"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let secret = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    assert!(secret.starts_with("enc_") && secret.len() == 68, "{secret}");
+    let store = env.store().await;
+    let key = store
+        .authenticate(&secret)
+        .await
+        .expect("auth")
+        .expect("key works");
+    let out = env.run(&["keys", "list"]);
+    assert!(text(&out).contains(&key.id) && !text(&out).contains(&secret));
+    let out = env.run(&["keys", "revoke", &key.id]);
+    assert!(out.status.success());
+    assert!(store.authenticate(&secret).await.expect("auth").is_none());
+
+    if !std::path::Path::new(encore_engine::DEFAULT_SOUNDFONT_PATH).exists() {
+        eprintln!("demo part skipped: install fluid-soundfont-gm");
+        return;
+    }
+    let out = env.run(&["demo", "--no-serve", "--seconds", "2"]);
+    let said = text(&out);
+    assert!(out.status.success(), "{said}");
+    assert!(
+        said.contains("ENCORE_ADMIN_KEY") || said.contains("ADMIN"),
+        "{said}"
+    );
+    let recs = store
+        .recordings(&ListQuery {
+            limit: Some(200),
+            ..Default::default()
+        })
+        .await
+        .expect("list");
+    assert!(recs.items.len() >= 12, "{} recordings", recs.items.len());
+    for rec in &recs.items {
+        assert!(
+            rec.audio.len() >= 5,
+            "{} has {} audio assets",
+            rec.fields.title,
+            rec.audio.len()
+        );
+    }
+    assert!(
+        recs.items.iter().any(|r| r.fields.splits.is_none()),
+        "one demo track waits for its splits"
+    );
+    // Running it again changes nothing in the catalog.
+    let out = env.run(&["demo", "--no-serve", "--seconds", "2"]);
+    assert!(text(&out).contains("already loaded"), "{}", text(&out));
+    let again = store
+        .recordings(&ListQuery {
+            limit: Some(200),
+            ..Default::default()
+        })
+        .await
+        .expect("list");
+    assert_eq!(again.items.len(), recs.items.len());
+    store.close().await;
+    env.drop_db().await;
+}
+
+#[tokio::test]
+async fn keys_and_demo_work_from_the_command_line_sqlite() {
+    keys_and_demo_story(false).await;
+}
+
+#[tokio::test]
+async fn keys_and_demo_work_from_the_command_line_postgres() {
+    keys_and_demo_story(true).await;
+}
+
+#[test]
+fn help_explains_every_command() {
+    let out = Command::new(env!("CARGO_BIN_EXE_encore"))
+        .arg("--help")
+        .output()
+        .expect("run");
+    let help = String::from_utf8_lossy(&out.stdout);
+    for cmd in ["serve", "demo", "migrate", "keys", "import"] {
+        assert!(help.contains(cmd), "{cmd} missing from --help:\n{help}");
+    }
+}
