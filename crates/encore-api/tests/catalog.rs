@@ -1,4 +1,5 @@
 //! Catalog stories through HTTP, on SQLite and PostgreSQL.
+#![allow(clippy::unwrap_used)]
 
 mod common;
 

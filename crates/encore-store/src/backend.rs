@@ -6,7 +6,7 @@
 //! in a migration, not here.
 
 macro_rules! backend {
-    ($m:ident, $Db:ty) => {
+    ($m:ident, $Db:ty, $sqlite:expr) => {
         pub(crate) mod $m {
             #![allow(clippy::too_many_arguments)]
             use std::collections::{HashMap, HashSet};
@@ -17,7 +17,15 @@ macro_rules! backend {
             use crate::import::{ImportBatch, ImportOutcome, ImportRowError};
             use crate::keys::{ApiKey, NewKey};
             use crate::records::*;
-            use crate::{conflict, like_pattern, new_id, now_ms, placeholders, value_rows, StoreError};
+            use crate::{conflict, like_pattern, new_id, now_ms, StoreError};
+
+            fn placeholders(offset: usize, n: usize) -> String {
+                crate::placeholders($sqlite, offset, n)
+            }
+
+            fn value_rows(rows: usize, width: usize) -> String {
+                crate::value_rows($sqlite, rows, width)
+            }
 
             type Db = $Db;
             type P = sqlx::Pool<Db>;
@@ -730,10 +738,29 @@ macro_rules! backend {
 
             /// Writes one batch in one transaction. Any database error aborts the whole batch;
             /// the caller then retries row by row to find and report the bad rows.
-            pub async fn import_batch(p: &P, batch: &ImportBatch) -> Result<ImportOutcome, StoreError> {
+            /// A connection of its own for an import session. On SQLite its foreign-key checks
+            /// are off: every batch resolves each party and work reference itself, inside its
+            /// own transaction, and SQLite has a single writer, so nothing can remove a
+            /// referenced row in between; the checks would only repeat those lookups
+            /// (measured: about 15% of a million-recording import). The connection is detached
+            /// from the pool, so no other request ever runs without the checks.
+            pub async fn import_connection(p: &P) -> Result<<Db as sqlx::Database>::Connection, StoreError> {
+                let mut conn = p.acquire().await?.detach();
+                if $sqlite {
+                    sqlx::query("PRAGMA foreign_keys = OFF").execute(&mut conn).await?;
+                }
+                Ok(conn)
+            }
+
+            /// Writes one batch in one transaction. Any database error aborts the whole batch;
+            /// the caller then retries row by row to find and report the bad rows.
+            pub async fn import_batch(
+                conn: &mut <Db as sqlx::Database>::Connection,
+                batch: &ImportBatch,
+            ) -> Result<ImportOutcome, StoreError> {
                 let mut out = ImportOutcome::default();
                 let now = now_ms();
-                let mut tx = p.begin().await?;
+                let mut tx = sqlx::Connection::begin(conn).await?;
 
                 // Parties, keyed by their ref.
                 if !batch.parties.is_empty() {
@@ -894,5 +921,5 @@ macro_rules! backend {
     };
 }
 
-backend!(sqlite, sqlx::Sqlite);
-backend!(postgres, sqlx::Postgres);
+backend!(sqlite, sqlx::Sqlite, true);
+backend!(postgres, sqlx::Postgres, false);

@@ -7,7 +7,7 @@
 
 use encore_core::{Ipi, Isni, Isrc, Iswc, PartyKind, Splits};
 
-use crate::{Store, StoreError, dispatch};
+use crate::{Store, StoreError};
 
 /// A party row. References to it use `ext_ref`.
 #[derive(Debug, Clone)]
@@ -143,30 +143,71 @@ impl ImportOutcome {
     }
 }
 
+/// An import session: a dedicated connection that writes batches.
+pub struct Importer {
+    conn: Conn,
+}
+
+enum Conn {
+    Sqlite(sqlx::SqliteConnection),
+    Postgres(sqlx::PgConnection),
+}
+
 impl Store {
+    /// Starts an import session on a connection of its own.
+    pub async fn importer(&self) -> Result<Importer, StoreError> {
+        let conn = match &self.pool {
+            crate::Pool::Sqlite(p) => {
+                Conn::Sqlite(crate::backend::sqlite::import_connection(p).await?)
+            }
+            crate::Pool::Postgres(p) => {
+                Conn::Postgres(crate::backend::postgres::import_connection(p).await?)
+            }
+        };
+        Ok(Importer { conn })
+    }
+
+    /// Writes one batch in a session of its own (for small, one-off imports).
+    pub async fn import(&self, batch: &ImportBatch) -> Result<ImportOutcome, StoreError> {
+        self.importer().await?.import(batch).await
+    }
+}
+
+impl Importer {
+    async fn write(&mut self, batch: &ImportBatch) -> Result<ImportOutcome, StoreError> {
+        match &mut self.conn {
+            Conn::Sqlite(c) => crate::backend::sqlite::import_batch(c, batch).await,
+            Conn::Postgres(c) => crate::backend::postgres::import_batch(c, batch).await,
+        }
+    }
+
     /// Writes a batch; rows the database refuses are reported, the rest committed.
     /// Rows within one batch must have distinct keys (the importer de-duplicates).
-    pub async fn import(&self, batch: &ImportBatch) -> Result<ImportOutcome, StoreError> {
-        match dispatch!(self, import_batch(batch)) {
+    pub async fn import(&mut self, batch: &ImportBatch) -> Result<ImportOutcome, StoreError> {
+        match self.write(batch).await {
             Ok(outcome) => Ok(outcome),
             Err(StoreError::Backend(sqlx::Error::Database(db))) if batch.len() == 1 => {
-                let message = if db.is_unique_violation() {
-                    let what = db.message().to_lowercase();
-                    let field = ["isrc", "iswc", "ipi", "isni", "ext_ref"]
-                        .into_iter()
-                        .find(|f| {
-                            what.contains(f) || db.constraint().is_some_and(|c| c.contains(f))
-                        })
-                        .map(|f| if f == "ext_ref" { "ref" } else { f })
-                        .unwrap_or("a unique field");
-                    format!("another catalog item already has this {field}")
-                } else {
-                    format!("the database refused the row: {}", db.message())
+                let text = db.message().to_lowercase();
+                let field = ["isrc", "iswc", "ipi", "isni", "ext_ref"]
+                    .into_iter()
+                    .find(|f| text.contains(f) || db.constraint().is_some_and(|c| c.contains(f)));
+                let (field, message) = match (db.is_unique_violation(), field) {
+                    (true, Some(f)) => {
+                        let f = if f == "ext_ref" { "ref" } else { f };
+                        (
+                            f.to_owned(),
+                            format!("another catalog item already has this {f}"),
+                        )
+                    }
+                    _ => (
+                        String::new(),
+                        format!("the database refused the row: {}", db.message()),
+                    ),
                 };
                 Ok(ImportOutcome {
                     errors: vec![ImportRowError {
                         line: batch.only_line(),
-                        field: String::new(),
+                        field,
                         message,
                     }],
                     ..Default::default()
@@ -181,5 +222,14 @@ impl Store {
             }
             Err(other) => Err(other),
         }
+    }
+
+    /// Ends the session, closing its connection.
+    pub async fn finish(self) -> Result<(), StoreError> {
+        match self.conn {
+            Conn::Sqlite(c) => sqlx::Connection::close(c).await?,
+            Conn::Postgres(c) => sqlx::Connection::close(c).await?,
+        }
+        Ok(())
     }
 }

@@ -480,6 +480,10 @@ pub async fn run(config: &Config, args: ImportArgs) -> anyhow::Result<ExitCode> 
         (args, result)
     });
 
+    let mut importer = store
+        .importer()
+        .await
+        .context("starting the import session")?;
     let started = std::time::Instant::now();
     let (mut created, mut updated) = (0u64, 0u64);
     let mut rejected: Vec<ImportRowError> = Vec::new();
@@ -488,7 +492,7 @@ pub async fn run(config: &Config, args: ImportArgs) -> anyhow::Result<ExitCode> 
         match msg {
             Msg::Rejected(e) => rejected.push(e),
             Msg::Batch(batch, _line) => {
-                let outcome = store
+                let outcome = importer
                     .import(&batch)
                     .await
                     .context("writing a batch to the database")?;
@@ -514,6 +518,10 @@ pub async fn run(config: &Config, args: ImportArgs) -> anyhow::Result<ExitCode> 
             }
         }
     }
+    importer
+        .finish()
+        .await
+        .context("closing the import session")?;
     let (args, read) = reader.await.context("the file reader panicked")?;
     let rows = read?;
     progress.finish_and_clear();

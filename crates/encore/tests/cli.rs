@@ -267,3 +267,49 @@ fn help_explains_every_command() {
         assert!(help.contains(cmd), "{cmd} missing from --help:\n{help}");
     }
 }
+
+#[tokio::test]
+async fn serve_answers_then_shuts_down_cleanly_on_sigterm() {
+    use std::io::{BufRead, BufReader};
+    let Some(env) = Env::new(false).await else {
+        return;
+    };
+    let mut child = Command::new(env!("CARGO_BIN_EXE_encore"))
+        .args(["serve", "--bind", "127.0.0.1:0"])
+        .current_dir(env.dir.path())
+        .env("ENCORE_DATABASE_URL", &env.url)
+        .env("ENCORE_DATA_DIR", env.dir.path().join("data"))
+        .env("ENCORE_LOG_FORMAT", "json")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start encore serve");
+    let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
+    let addr = loop {
+        let line = lines
+            .next()
+            .expect("encore serve exited before listening")
+            .expect("read");
+        let log: serde_json::Value = serde_json::from_str(&line).expect("logs are JSON lines");
+        if let Some(addr) = log["fields"]["addr"].as_str() {
+            break addr.to_owned();
+        }
+    };
+    let health = reqwest::get(format!("http://{addr}/healthz"))
+        .await
+        .expect("healthz");
+    assert_eq!(health.status().as_u16(), 200);
+    assert!(health.headers().contains_key("x-request-id"));
+    let ready = reqwest::get(format!("http://{addr}/readyz"))
+        .await
+        .expect("readyz");
+    assert_eq!(ready.status().as_u16(), 200);
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    let exit = child.wait().expect("wait");
+    assert!(exit.success(), "encore serve exited with {exit}");
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    assert!(rest.iter().any(|l| l.contains("shutting down")), "{rest:?}");
+}

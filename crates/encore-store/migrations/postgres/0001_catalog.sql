@@ -29,7 +29,6 @@ CREATE TABLE work_writers (
     position BIGINT NOT NULL,
     PRIMARY KEY (work_id, party_id)
 );
-CREATE INDEX work_writers_party ON work_writers (party_id);
 
 CREATE TABLE work_splits (
     work_id   TEXT NOT NULL REFERENCES works (id),
@@ -58,7 +57,6 @@ CREATE TABLE recording_artists (
     position     BIGINT NOT NULL,
     PRIMARY KEY (recording_id, party_id)
 );
-CREATE INDEX recording_artists_party ON recording_artists (party_id);
 
 CREATE TABLE recording_works (
     recording_id TEXT NOT NULL REFERENCES recordings (id),
@@ -66,7 +64,6 @@ CREATE TABLE recording_works (
     position     BIGINT NOT NULL,
     PRIMARY KEY (recording_id, work_id)
 );
-CREATE INDEX recording_works_work ON recording_works (work_id);
 
 CREATE TABLE recording_splits (
     recording_id TEXT NOT NULL REFERENCES recordings (id),
