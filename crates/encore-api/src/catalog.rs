@@ -396,15 +396,7 @@ pub async fn patch_work(
         ));
     }
     let cur = &work.fields;
-    let cur_splits = cur.splits.as_ref().map(|s| {
-        s.entries()
-            .iter()
-            .map(|(p, sh)| SplitEntry {
-                party: p.clone(),
-                share_ppm: u64::from(sh.ppm()),
-            })
-            .collect()
-    });
+    let cur_splits = split_entries(&cur.splits);
     let splits = body.splits.unwrap_or(cur_splits);
     let input = work_input(
         body.ext_ref
@@ -560,15 +552,7 @@ pub async fn patch_recording(
         ));
     }
     let cur = &rec.fields;
-    let cur_splits = cur.splits.as_ref().map(|s| {
-        s.entries()
-            .iter()
-            .map(|(p, sh)| SplitEntry {
-                party: p.clone(),
-                share_ppm: u64::from(sh.ppm()),
-            })
-            .collect()
-    });
+    let cur_splits = split_entries(&cur.splits);
     let splits = body.splits.unwrap_or(cur_splits);
     let input = recording_input(
         body.ext_ref

@@ -168,7 +168,8 @@ pub struct WorkOut {
     pub updated_at: String,
 }
 
-fn split_entries(splits: &Option<encore_core::Splits<String>>) -> Option<Vec<SplitEntry>> {
+/// Splits as they appear on the wire.
+pub fn split_entries(splits: &Option<encore_core::Splits<String>>) -> Option<Vec<SplitEntry>> {
     splits.as_ref().map(|s| {
         s.entries()
             .iter()
