@@ -10,6 +10,7 @@ pub mod error;
 pub mod ids;
 pub mod money;
 pub mod party_kind;
+pub mod rights;
 pub mod role;
 pub mod share;
 pub mod territory;

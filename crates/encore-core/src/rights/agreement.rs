@@ -1,0 +1,372 @@
+//! Agreements: how owners (labels, publishers, self-releasing artists) consent to uses.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use super::{AgreementId, PartyId, RecordingId, WorkId};
+use crate::{Money, Territory, UseType};
+
+/// Which catalog items an agreement covers.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Scope {
+    /// Every recording and work in which the licensor holds a share.
+    AllWhereLicensorHoldsShares,
+    /// Only these recordings (their master rights; not the works they embody).
+    Recordings(BTreeSet<RecordingId>),
+    /// Only these works (their publishing rights).
+    Works(BTreeSet<WorkId>),
+}
+
+/// Where an agreement applies.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Territories {
+    /// Only these territories; a listed `WW` means the whole world.
+    List(BTreeSet<Territory>),
+    /// The whole world except these countries.
+    World {
+        /// Countries the agreement does not cover.
+        excluding: BTreeSet<Territory>,
+    },
+}
+
+impl Territories {
+    /// Whether a use in `territory` is covered; a world-wide use (`WW`) needs the whole world.
+    pub fn covers(&self, territory: Territory) -> bool {
+        match self {
+            Self::List(list) => list.contains(&Territory::world()) || list.contains(&territory),
+            Self::World { excluding } => {
+                excluding.is_empty() || (!territory.is_world() && !excluding.contains(&territory))
+            }
+        }
+    }
+}
+
+/// Where an agreement is in its life; only accepted agreements license anything.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum AgreementStatus {
+    /// Proposed by an operator, not yet accepted by the licensor: licenses nothing.
+    Proposed,
+    /// Accepted by the licensor: active within its window, territories and uses.
+    Accepted,
+    /// Was accepted, then revoked: licenses nothing at or after `at_ms`.
+    Revoked {
+        /// When the revocation took effect, Unix ms.
+        at_ms: i64,
+    },
+}
+
+text_enum! {
+    /// What happens to published derivatives when the agreement is revoked.
+    pub enum OnRevocation ("on_revocation") {
+        /// Published derivatives are taken down.
+        Delist = "delist",
+        /// Published derivatives stay up; only new creations are refused.
+        Keep = "keep",
+    }
+}
+
+/// The licensor's rates for one use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct UseRates {
+    /// Paid per creation, weighted by the licensor's share of each input.
+    pub creation_fee: Money,
+    /// Paid per qualified play of a derivative, weighted likewise.
+    pub per_stream: Money,
+}
+
+/// An owner's signed consent: scope, uses, territories, window and money terms.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Agreement {
+    /// Identifier.
+    pub id: AgreementId,
+    /// The owner who grants the licence.
+    pub licensor: PartyId,
+    /// Which items it covers.
+    pub scope: Scope,
+    /// Which uses it licenses.
+    pub uses: BTreeSet<UseType>,
+    /// Where it applies.
+    pub territories: Territories,
+    /// Start of the window, Unix ms, inclusive.
+    pub starts_at_ms: i64,
+    /// End of the window, Unix ms, exclusive; `None` means open-ended.
+    pub ends_at_ms: Option<i64>,
+    /// Proposed, accepted or revoked.
+    pub status: AgreementStatus,
+    /// Whether each derivative waits for the licensor's approval before it is public.
+    pub requires_approval: bool,
+    /// Rates per licensed use.
+    pub rates: BTreeMap<UseType, UseRates>,
+    /// What revocation does to published derivatives.
+    pub on_revocation: OnRevocation,
+}
+
+/// Why an agreement's terms are not acceptable as given.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AgreementError {
+    /// No use is licensed.
+    #[error("uses must list at least one use type")]
+    EmptyUses,
+    /// The window ends at or before it starts.
+    #[error("ends_at ({ends_at_ms}) must be after starts_at ({starts_at_ms})")]
+    EmptyWindow {
+        /// Start, Unix ms.
+        starts_at_ms: i64,
+        /// End, Unix ms.
+        ends_at_ms: i64,
+    },
+    /// A scope that lists items lists none.
+    #[error("scope must list at least one recording or work")]
+    EmptyScope,
+    /// A territory list is empty.
+    #[error("territories must list at least one territory")]
+    EmptyTerritories,
+    /// A rate is negative.
+    #[error("rates for {use_type} must not be negative")]
+    NegativeRate {
+        /// The use whose rate is negative.
+        use_type: UseType,
+    },
+}
+
+/// Bit set of the reasons one agreement fails to license a use, in reporting order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Failures(u8);
+
+impl Failures {
+    pub(crate) const REVOKED: u8 = 1;
+    pub(crate) const OUTSIDE_WINDOW: u8 = 2;
+    pub(crate) const USE_NOT_LICENSED: u8 = 4;
+    pub(crate) const TERRITORY_EXCLUDED: u8 = 8;
+
+    /// Whether nothing failed, i.e. the agreement licenses the use.
+    pub(crate) fn none(self) -> bool {
+        self.0 == 0
+    }
+
+    /// Whether a given failure bit is set.
+    pub(crate) fn has(self, bit: u8) -> bool {
+        self.0 & bit != 0
+    }
+}
+
+/// The catalog item an owner's consent is sought for, borrowed so the hot path allocates nothing.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum ItemRef<'a> {
+    Recording(&'a str),
+    Work(&'a str),
+}
+
+impl Agreement {
+    /// Checks the terms a licensor can get wrong (the 422 cases and a few more).
+    pub fn validate(&self) -> Result<(), AgreementError> {
+        if self.uses.is_empty() {
+            return Err(AgreementError::EmptyUses);
+        }
+        match self.ends_at_ms {
+            Some(ends_at_ms) if ends_at_ms <= self.starts_at_ms => {
+                return Err(AgreementError::EmptyWindow {
+                    starts_at_ms: self.starts_at_ms,
+                    ends_at_ms,
+                });
+            }
+            _ => {}
+        }
+        match &self.scope {
+            Scope::Recordings(items) | Scope::Works(items) if items.is_empty() => {
+                return Err(AgreementError::EmptyScope);
+            }
+            _ => {}
+        }
+        if matches!(&self.territories, Territories::List(list) if list.is_empty()) {
+            return Err(AgreementError::EmptyTerritories);
+        }
+        for (&use_type, rates) in &self.rates {
+            if rates.creation_fee.amount_micros < 0 || rates.per_stream.amount_micros < 0 {
+                return Err(AgreementError::NegativeRate { use_type });
+            }
+        }
+        Ok(())
+    }
+
+    /// `None` if the agreement does not apply to `item` at all, else what stops it licensing.
+    // Proposed and out-of-scope agreements are not "considered", so they yield NO_AGREEMENT
+    // rather than a misleadingly specific reason.
+    pub(crate) fn assess(
+        &self,
+        item: ItemRef<'_>,
+        use_type: UseType,
+        territory: Territory,
+        at_ms: i64,
+    ) -> Option<Failures> {
+        let revoked = match self.status {
+            AgreementStatus::Proposed => return None,
+            AgreementStatus::Accepted => false,
+            AgreementStatus::Revoked { at_ms: revoked } => at_ms >= revoked,
+        };
+        let in_scope = match (&self.scope, item) {
+            (Scope::AllWhereLicensorHoldsShares, _) => true,
+            (Scope::Recordings(set), ItemRef::Recording(id)) => set.contains(id),
+            (Scope::Works(set), ItemRef::Work(id)) => set.contains(id),
+            _ => false,
+        };
+        if !in_scope {
+            return None;
+        }
+        let in_window = at_ms >= self.starts_at_ms && self.ends_at_ms.is_none_or(|e| at_ms < e);
+        let mut bits = 0;
+        if revoked {
+            bits |= Failures::REVOKED;
+        }
+        if !in_window {
+            bits |= Failures::OUTSIDE_WINDOW;
+        }
+        if !self.uses.contains(&use_type) {
+            bits |= Failures::USE_NOT_LICENSED;
+        }
+        if !self.territories.covers(territory) {
+            bits |= Failures::TERRITORY_EXCLUDED;
+        }
+        Some(Failures(bits))
+    }
+}
+
+/// Read access to agreements, indexed by licensor because the engine asks per owner.
+pub trait AgreementView {
+    /// Every agreement (in any status) whose licensor is `licensor`; empty if none.
+    fn by_licensor(&self, licensor: &str) -> &[Agreement];
+}
+
+impl AgreementView for HashMap<PartyId, Vec<Agreement>> {
+    fn by_licensor(&self, licensor: &str) -> &[Agreement] {
+        self.get(licensor).map_or(&[], Vec::as_slice)
+    }
+}
+
+/// Agreements grouped by licensor, with an id index for updates and revocation.
+#[derive(Clone, Debug, Default)]
+pub struct AgreementIndex {
+    by_licensor: HashMap<PartyId, Vec<Agreement>>,
+    licensor_of: HashMap<AgreementId, PartyId>,
+}
+
+impl AgreementIndex {
+    /// An empty index.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds an agreement, replacing any with the same id (even under another licensor).
+    pub fn insert(&mut self, agreement: Agreement) {
+        self.remove(&agreement.id);
+        self.licensor_of
+            .insert(agreement.id.clone(), agreement.licensor.clone());
+        self.by_licensor
+            .entry(agreement.licensor.clone())
+            .or_default()
+            .push(agreement);
+    }
+
+    /// Removes an agreement by id, returning it.
+    pub fn remove(&mut self, id: &str) -> Option<Agreement> {
+        let licensor = self.licensor_of.remove(id)?;
+        let list = self.by_licensor.get_mut(&licensor)?;
+        let index = list.iter().position(|a| a.id == id)?;
+        let removed = list.swap_remove(index);
+        if list.is_empty() {
+            self.by_licensor.remove(&licensor);
+        }
+        Some(removed)
+    }
+
+    /// The agreement with this id.
+    pub fn get(&self, id: &str) -> Option<&Agreement> {
+        let licensor = self.licensor_of.get(id)?;
+        self.by_licensor.get(licensor)?.iter().find(|a| a.id == id)
+    }
+
+    /// Revokes an accepted agreement from `at_ms`; returns whether anything changed.
+    // Revoking twice keeps the first revocation (idempotent). A proposal cannot be revoked:
+    // `Revoked` counts as accepted before `at_ms`, which a never-accepted proposal must not.
+    pub fn revoke(&mut self, id: &str, at_ms: i64) -> bool {
+        let Some(licensor) = self.licensor_of.get(id) else {
+            return false;
+        };
+        let found = self
+            .by_licensor
+            .get_mut(licensor)
+            .and_then(|list| list.iter_mut().find(|a| a.id == id));
+        match found {
+            Some(a) if a.status == AgreementStatus::Accepted => {
+                a.status = AgreementStatus::Revoked { at_ms };
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Number of agreements.
+    pub fn len(&self) -> usize {
+        self.licensor_of.len()
+    }
+
+    /// Whether there are no agreements.
+    pub fn is_empty(&self) -> bool {
+        self.licensor_of.is_empty()
+    }
+
+    /// Every agreement, grouped by licensor in no particular order.
+    pub fn iter(&self) -> impl Iterator<Item = &Agreement> {
+        self.by_licensor.values().flatten()
+    }
+}
+
+impl AgreementView for AgreementIndex {
+    fn by_licensor(&self, licensor: &str) -> &[Agreement] {
+        self.by_licensor.get(licensor).map_or(&[], Vec::as_slice)
+    }
+}
+
+impl FromIterator<Agreement> for AgreementIndex {
+    fn from_iter<I: IntoIterator<Item = Agreement>>(iter: I) -> Self {
+        let mut index = Self::new();
+        index.extend(iter);
+        index
+    }
+}
+
+impl Extend<Agreement> for AgreementIndex {
+    fn extend<I: IntoIterator<Item = Agreement>>(&mut self, iter: I) {
+        for agreement in iter {
+            self.insert(agreement);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(code: &str) -> Territory {
+        Territory::parse(code).expect("territory")
+    }
+
+    #[test]
+    fn territory_coverage() {
+        let list = Territories::List([t("US"), t("GB")].into());
+        assert!(list.covers(t("US")));
+        assert!(!list.covers(t("FR")));
+        assert!(!list.covers(Territory::world()));
+        let ww = Territories::List([Territory::world()].into());
+        assert!(ww.covers(t("FR")) && ww.covers(Territory::world()));
+        let all = Territories::World {
+            excluding: BTreeSet::new(),
+        };
+        assert!(all.covers(t("FR")) && all.covers(Territory::world()));
+        let but_fr = Territories::World {
+            excluding: [t("FR")].into(),
+        };
+        assert!(but_fr.covers(t("US")));
+        assert!(!but_fr.covers(t("FR")));
+        assert!(!but_fr.covers(Territory::world()));
+    }
+}
