@@ -8,6 +8,7 @@ pub mod error;
 pub mod extract;
 pub mod keys;
 mod ops;
+pub mod rights;
 pub mod wire;
 
 use std::sync::{Arc, OnceLock};
@@ -121,6 +122,7 @@ pub(crate) fn now_ms() -> i64 {
     tags(
         (name = "catalog", description = "Parties, works and recordings, with their identifiers and splits."),
         (name = "audio", description = "A recording's full mix and stems."),
+        (name = "rights", description = "Agreements, participation and rights decisions."),
         (name = "keys", description = "API keys and roles."),
         (name = "operations", description = "Health, readiness and metrics.")
     )
@@ -160,6 +162,16 @@ fn api(config: &ApiConfig) -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(catalog::create_recording, catalog::list_recordings))
         .routes(routes!(catalog::get_recording, catalog::patch_recording))
         .routes(routes!(catalog::get_recording_by_isrc))
+        .routes(routes!(rights::create_agreement))
+        .routes(routes!(rights::get_agreement))
+        .routes(routes!(rights::accept_agreement))
+        .routes(routes!(rights::revoke_agreement))
+        .routes(routes!(
+            rights::put_participation,
+            rights::get_participation
+        ))
+        .routes(routes!(rights::check))
+        .routes(routes!(rights::recording_uses))
         .routes(routes!(keys::create_key, keys::list_keys))
         .routes(routes!(keys::revoke_key))
         .routes(routes!(keys::me))

@@ -7,10 +7,12 @@
 //! types from `encore-core` already validated.
 
 mod backend;
+mod backend_rights;
 mod catalog;
 mod import;
 mod keys;
 mod records;
+mod rights;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -25,6 +27,7 @@ pub use import::{
 };
 pub use keys::{ApiKey, CreatedKey, NewKey};
 pub use records::*;
+pub use rights::{AgreementRecord, ParticipationRecord};
 
 /// Named limits of the store.
 pub mod limits {

@@ -1,0 +1,989 @@
+//! Rights endpoints: agreements, participation, decisions and "what can I make with this".
+//!
+//! Handlers parse bodies into `encore_core::rights` types, load what a decision needs from the
+//! store into the engine's in-memory views, and call [`decide`]. The rules are in the engine.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use encore_core::rights::{
+    Agreement, AgreementStatus, Choice, Decision, Input, Item, MemoryCatalog, OnRevocation,
+    Participation, RecordingRights, Scope, Territories, UseRates, UseRequest, UseTable, WorkRights,
+    decide,
+};
+use encore_core::{Currency, Money, Role, Territory, UseType};
+use encore_store::{AgreementRecord, ParticipationRecord, limits as store_limits};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::AppState;
+use crate::auth::Caller;
+use crate::error::{ApiError, Fields, Problem, take};
+use crate::extract::{Json, Query};
+use crate::wire::rfc3339;
+
+/// Most recordings or works an agreement's scope may list.
+pub const SCOPE_ITEMS_MAX: usize = 1_000;
+/// Most territories an agreement may list or exclude.
+pub const TERRITORIES_MAX: usize = 300;
+/// Most per-item overrides one participation document may hold.
+pub const OVERRIDES_MAX: usize = 1_000;
+
+// ---------------- wire shapes ----------------
+
+/// Which catalog items an agreement covers.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScopeWire {
+    /// `all` (everything where the licensor holds shares), `recordings` or `works`.
+    pub kind: String,
+    /// The recording or work ids, for `recordings` and `works`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub items: Vec<String>,
+}
+
+/// Where an agreement applies: `{include: [..]}` or `{world: true, exclude: [..]}`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TerritoriesWire {
+    /// ISO 3166-1 alpha-2 codes (or `WW`) covered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub include: Option<Vec<String>>,
+    /// The whole world, except `exclude`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub world: bool,
+    /// Countries not covered, with `world`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exclude: Vec<String>,
+}
+
+/// The licensor's rates for one use, in micro-units of `currency`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RatesWire {
+    /// Paid per creation.
+    pub creation_fee_micros: i64,
+    /// Paid per qualified play of a derivative.
+    pub per_stream_micros: i64,
+    /// ISO 4217 code.
+    pub currency: String,
+}
+
+/// An operator's proposal of an agreement.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AgreementCreate {
+    /// The owner party who grants the licence.
+    pub licensor: String,
+    /// Which items it covers.
+    pub scope: ScopeWire,
+    /// Licensed use types.
+    pub uses: Vec<String>,
+    /// Where it applies.
+    pub territories: TerritoriesWire,
+    /// Start, RFC 3339 (or give `starts_at_ms`); now when neither is given.
+    pub starts_at: Option<String>,
+    /// Start, Unix ms.
+    pub starts_at_ms: Option<i64>,
+    /// End (exclusive), RFC 3339; open-ended when absent.
+    pub ends_at: Option<String>,
+    /// End, Unix ms.
+    pub ends_at_ms: Option<i64>,
+    /// Whether each derivative waits for the licensor's approval before it is public.
+    #[serde(default)]
+    pub requires_approval: bool,
+    /// `delist` (default) or `keep`: what revocation does to published derivatives.
+    pub on_revocation: Option<String>,
+    /// Rates per use type.
+    #[serde(default)]
+    pub rates: BTreeMap<String, RatesWire>,
+}
+
+/// An agreement.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AgreementOut {
+    /// Identifier.
+    pub id: String,
+    /// The licensor party.
+    pub licensor: String,
+    /// `proposed`, `accepted` or `revoked`.
+    pub status: String,
+    /// When it was revoked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revoked_at: Option<String>,
+    /// Which items it covers.
+    pub scope: ScopeWire,
+    /// Licensed use types.
+    pub uses: Vec<String>,
+    /// Where it applies.
+    pub territories: TerritoriesWire,
+    /// Start, RFC 3339.
+    pub starts_at: String,
+    /// Start, Unix ms.
+    pub starts_at_ms: i64,
+    /// End, RFC 3339.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ends_at: Option<String>,
+    /// End, Unix ms.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ends_at_ms: Option<i64>,
+    /// Whether each derivative waits for the licensor's approval.
+    pub requires_approval: bool,
+    /// `delist` or `keep`.
+    pub on_revocation: String,
+    /// Rates per use type.
+    pub rates: BTreeMap<String, RatesWire>,
+    /// The key that proposed it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<String>,
+    /// Proposal time.
+    pub created_at: String,
+    /// Last change.
+    pub updated_at: String,
+}
+
+impl From<AgreementRecord> for AgreementOut {
+    fn from(r: AgreementRecord) -> Self {
+        let a = r.agreement;
+        let (status, revoked_at) = match a.status {
+            AgreementStatus::Proposed => ("proposed", None),
+            AgreementStatus::Accepted => ("accepted", None),
+            AgreementStatus::Revoked { at_ms } => ("revoked", Some(rfc3339(at_ms))),
+        };
+        let scope = match &a.scope {
+            Scope::AllWhereLicensorHoldsShares => ScopeWire {
+                kind: "all".into(),
+                items: vec![],
+            },
+            Scope::Recordings(items) => ScopeWire {
+                kind: "recordings".into(),
+                items: items.iter().cloned().collect(),
+            },
+            Scope::Works(items) => ScopeWire {
+                kind: "works".into(),
+                items: items.iter().cloned().collect(),
+            },
+        };
+        let codes = |set: &BTreeSet<Territory>| set.iter().map(|t| t.as_str().to_owned()).collect();
+        let territories = match &a.territories {
+            Territories::List(list) => TerritoriesWire {
+                include: Some(codes(list)),
+                ..TerritoriesWire::default()
+            },
+            Territories::World { excluding } => TerritoriesWire {
+                include: None,
+                world: true,
+                exclude: codes(excluding),
+            },
+        };
+        let rates = a
+            .rates
+            .iter()
+            .map(|(u, r)| {
+                (
+                    u.as_str().to_owned(),
+                    RatesWire {
+                        creation_fee_micros: r.creation_fee.amount_micros,
+                        per_stream_micros: r.per_stream.amount_micros,
+                        currency: r.creation_fee.currency.as_str().to_owned(),
+                    },
+                )
+            })
+            .collect();
+        Self {
+            id: a.id,
+            licensor: a.licensor,
+            status: status.into(),
+            revoked_at,
+            scope,
+            uses: a.uses.iter().map(|u| u.as_str().to_owned()).collect(),
+            territories,
+            starts_at: rfc3339(a.starts_at_ms),
+            starts_at_ms: a.starts_at_ms,
+            ends_at: a.ends_at_ms.map(rfc3339),
+            ends_at_ms: a.ends_at_ms,
+            requires_approval: a.requires_approval,
+            on_revocation: a.on_revocation.as_str().into(),
+            rates,
+            created_by: r.created_by,
+            created_at: rfc3339(r.created_at_ms),
+            updated_at: rfc3339(r.updated_at_ms),
+        }
+    }
+}
+
+/// One per-item exception to a person's answer for a use.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OverrideWire {
+    /// The use type.
+    #[serde(rename = "use")]
+    pub use_type: String,
+    /// A recording id (give this or `work`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recording: Option<String>,
+    /// A work id (give this or `recording`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub work: Option<String>,
+    /// `allow`, `deny` or `approve`.
+    pub choice: String,
+}
+
+/// A person's participation: per use type `allow`, `deny` or `approve`; unset means no.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ParticipationIn {
+    /// Answer per use type, e.g. `{"remix": "allow", "voice": "deny"}`.
+    #[serde(default)]
+    pub uses: BTreeMap<String, String>,
+    /// Exceptions for particular recordings or works.
+    #[serde(default)]
+    pub overrides: Vec<OverrideWire>,
+}
+
+/// A person's stored participation.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ParticipationOut {
+    /// The person party.
+    pub party: String,
+    /// Answer per use type; absent uses are unset (no).
+    pub uses: BTreeMap<String, String>,
+    /// Exceptions for particular recordings or works.
+    pub overrides: Vec<OverrideWire>,
+    /// Last change, when ever set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub updated_at: Option<String>,
+}
+
+impl ParticipationOut {
+    fn new(party: String, record: Option<ParticipationRecord>) -> Self {
+        let mut uses = BTreeMap::new();
+        let mut overrides = Vec::new();
+        let updated_at = record.as_ref().map(|r| rfc3339(r.updated_at_ms));
+        if let Some(r) = record {
+            for u in UseType::ALL {
+                let up = r.participation.for_use(u);
+                if let Some(c) = up.default {
+                    uses.insert(u.as_str().to_owned(), c.as_str().to_owned());
+                }
+                for (id, c) in &up.recordings {
+                    overrides.push(OverrideWire {
+                        use_type: u.as_str().into(),
+                        recording: Some(id.clone()),
+                        work: None,
+                        choice: c.as_str().into(),
+                    });
+                }
+                for (id, c) in &up.works {
+                    overrides.push(OverrideWire {
+                        use_type: u.as_str().into(),
+                        recording: None,
+                        work: Some(id.clone()),
+                        choice: c.as_str().into(),
+                    });
+                }
+            }
+        }
+        Self {
+            party,
+            uses,
+            overrides,
+            updated_at,
+        }
+    }
+}
+
+/// A proposed use to check.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CheckIn {
+    /// The use type.
+    #[serde(rename = "use")]
+    pub use_type: String,
+    /// Recording inputs.
+    #[serde(default)]
+    pub recordings: Vec<String>,
+    /// Work inputs.
+    #[serde(default)]
+    pub works: Vec<String>,
+    /// The voiced artist, for `voice`.
+    pub artist: Option<String>,
+    /// Where the result will be available (ISO 3166-1 alpha-2, or `WW`).
+    pub territory: String,
+    /// When the use happens, RFC 3339; now when absent.
+    pub at: Option<String>,
+}
+
+/// What a reason is about: `{kind: recording|work|artist|model, id}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RefOut {
+    /// `recording`, `work`, `artist` or `model`.
+    pub kind: &'static str,
+    /// The id.
+    pub id: String,
+}
+
+/// One reason for a denial.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReasonOut {
+    /// Stable code, e.g. `NO_AGREEMENT`.
+    pub code: &'static str,
+    /// The request input concerned.
+    pub input: Option<RefOut>,
+    /// The item within the input, when it is not the input itself.
+    pub item: Option<RefOut>,
+    /// The party whose consent is missing.
+    pub party: Option<String>,
+    /// The failing agreement.
+    pub agreement: Option<String>,
+}
+
+/// The answer to a check.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CheckOut {
+    /// Whether the use may go ahead.
+    pub allowed: bool,
+    /// Parties who must approve each derivative before it is public.
+    pub approvals_required: Vec<String>,
+    /// Every reason for a denial.
+    pub reasons: Vec<ReasonOut>,
+}
+
+impl From<Decision> for CheckOut {
+    fn from(d: Decision) -> Self {
+        let reasons = d
+            .reasons
+            .into_iter()
+            .map(|r| ReasonOut {
+                code: r.code.as_str(),
+                input: r.input.map(|i| match i {
+                    Input::Recording(id) => RefOut {
+                        kind: "recording",
+                        id,
+                    },
+                    Input::Work(id) => RefOut { kind: "work", id },
+                    Input::Artist(id) => RefOut { kind: "artist", id },
+                    Input::Model(id) => RefOut { kind: "model", id },
+                }),
+                item: r.item.map(|i| match i {
+                    Item::Recording(id) => RefOut {
+                        kind: "recording",
+                        id,
+                    },
+                    Item::Work(id) => RefOut { kind: "work", id },
+                }),
+                party: r.party,
+                agreement: r.agreement,
+            })
+            .collect();
+        Self {
+            allowed: d.allowed,
+            approvals_required: d.approvals_required,
+            reasons,
+        }
+    }
+}
+
+/// Where the uses are wanted.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct UsesParams {
+    /// ISO 3166-1 alpha-2 code, or `WW`.
+    pub territory: Option<String>,
+}
+
+/// One use open now.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UseOut {
+    /// The use type.
+    #[serde(rename = "use")]
+    pub use_type: &'static str,
+    /// Parties who must approve each derivative.
+    pub approvals_required: Vec<String>,
+}
+
+/// The uses open to a fan for one recording.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UsesOut {
+    /// The recording.
+    pub recording: String,
+    /// The territory asked about.
+    pub territory: String,
+    /// The allowed uses.
+    pub uses: Vec<UseOut>,
+}
+
+// ---------------- parsing ----------------
+
+fn parse_time(
+    f: &mut Fields,
+    field: &str,
+    text: Option<&str>,
+    ms: Option<i64>,
+) -> Option<Option<i64>> {
+    match (text, ms) {
+        (Some(_), Some(_)) => {
+            f.fail(field, format!("give {field} or {field}_ms, not both"));
+            None
+        }
+        (None, ms) => Some(ms),
+        (Some(t), None) => {
+            let parsed =
+                time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339)
+                    .map_err(|_| {
+                        format!("must be an RFC 3339 time such as 2026-01-31T12:00:00Z; got '{t}'")
+                    })
+                    .and_then(|t| {
+                        i64::try_from(t.unix_timestamp_nanos() / 1_000_000)
+                            .map_err(|_| "is out of range".to_owned())
+                    });
+            f.check(field, parsed).map(Some)
+        }
+    }
+}
+
+fn territory_list(f: &mut Fields, field: &str, codes: &[String]) -> Option<BTreeSet<Territory>> {
+    if codes.len() > TERRITORIES_MAX {
+        f.fail(
+            field,
+            format!("must list at most {TERRITORIES_MAX} territories"),
+        );
+        return None;
+    }
+    let mut out = BTreeSet::new();
+    let mut ok = true;
+    for (i, c) in codes.iter().enumerate() {
+        match Territory::parse(c) {
+            Ok(t) => {
+                out.insert(t);
+            }
+            Err(e) => {
+                f.fail(format!("{field}[{i}]"), e.to_string());
+                ok = false;
+            }
+        }
+    }
+    ok.then_some(out)
+}
+
+fn agreement_terms(body: &AgreementCreate) -> Result<Agreement, ApiError> {
+    let mut f = Fields::default();
+    let licensor = body.licensor.trim();
+    if licensor.is_empty() {
+        f.fail("licensor", "must name a party id");
+    }
+    let scope = match body.scope.kind.as_str() {
+        "all" if body.scope.items.is_empty() => Some(Scope::AllWhereLicensorHoldsShares),
+        "all" => {
+            f.fail("scope.items", "must be empty when scope.kind is 'all'");
+            None
+        }
+        "recordings" | "works" if body.scope.items.is_empty() => {
+            f.fail("scope.items", "must list at least one id");
+            None
+        }
+        "recordings" | "works" if body.scope.items.len() > SCOPE_ITEMS_MAX => {
+            f.fail(
+                "scope.items",
+                format!("must list at most {SCOPE_ITEMS_MAX} ids"),
+            );
+            None
+        }
+        "recordings" => Some(Scope::Recordings(
+            body.scope.items.iter().cloned().collect(),
+        )),
+        "works" => Some(Scope::Works(body.scope.items.iter().cloned().collect())),
+        other => {
+            f.fail(
+                "scope.kind",
+                format!("must be one of: all, recordings, works; got '{other}'"),
+            );
+            None
+        }
+    };
+    let mut uses = BTreeSet::new();
+    if body.uses.is_empty() {
+        f.fail("uses", "must list at least one use type");
+    }
+    for (i, u) in body.uses.iter().enumerate() {
+        if let Some(u) = f.check(format!("uses[{i}]"), UseType::parse(u)) {
+            uses.insert(u);
+        }
+    }
+    let t = &body.territories;
+    let territories = match (&t.include, t.world) {
+        (Some(_), true) => {
+            f.fail(
+                "territories",
+                "give include, or world with exclude, not both",
+            );
+            None
+        }
+        (Some(list), false) if list.is_empty() => {
+            f.fail("territories.include", "must list at least one territory");
+            None
+        }
+        (Some(_), false) if !t.exclude.is_empty() => {
+            f.fail("territories.exclude", "only applies with world: true");
+            None
+        }
+        (Some(list), false) => {
+            territory_list(&mut f, "territories.include", list).map(Territories::List)
+        }
+        (None, true) => territory_list(&mut f, "territories.exclude", &t.exclude)
+            .map(|excluding| Territories::World { excluding }),
+        (None, false) => {
+            f.fail("territories", "give include: [..] or world: true");
+            None
+        }
+    };
+    let starts = parse_time(
+        &mut f,
+        "starts_at",
+        body.starts_at.as_deref(),
+        body.starts_at_ms,
+    );
+    let ends = parse_time(&mut f, "ends_at", body.ends_at.as_deref(), body.ends_at_ms);
+    let starts_at_ms = starts.map(|s| s.unwrap_or_else(crate::now_ms));
+    if let (Some(s), Some(Some(e))) = (starts_at_ms, ends) {
+        if e <= s {
+            f.fail("ends_at", "must be after starts_at");
+        }
+    }
+    let on_revocation = match &body.on_revocation {
+        None => Some(OnRevocation::Delist),
+        Some(v) => f.check("on_revocation", OnRevocation::parse(v)),
+    };
+    let mut rates = BTreeMap::new();
+    for (u, r) in &body.rates {
+        let use_type = f.check(format!("rates.{u}"), UseType::parse(u));
+        let currency = f.check(format!("rates.{u}.currency"), Currency::parse(&r.currency));
+        if r.creation_fee_micros < 0 {
+            f.fail(
+                format!("rates.{u}.creation_fee_micros"),
+                "must not be negative",
+            );
+        }
+        if r.per_stream_micros < 0 {
+            f.fail(
+                format!("rates.{u}.per_stream_micros"),
+                "must not be negative",
+            );
+        }
+        if let (Some(use_type), Some(currency)) = (use_type, currency) {
+            if !uses.contains(&use_type) {
+                f.fail(format!("rates.{u}"), "is not one of the licensed uses");
+            }
+            rates.insert(
+                use_type,
+                UseRates {
+                    creation_fee: Money::new(r.creation_fee_micros, currency),
+                    per_stream: Money::new(r.per_stream_micros, currency),
+                },
+            );
+        }
+    }
+    f.finish()?;
+    let agreement = Agreement {
+        id: String::new(),
+        licensor: licensor.to_owned(),
+        scope: take(scope)?,
+        uses,
+        territories: take(territories)?,
+        starts_at_ms: take(starts_at_ms)?,
+        ends_at_ms: take(ends)?,
+        status: AgreementStatus::Proposed,
+        requires_approval: body.requires_approval,
+        rates,
+        on_revocation: take(on_revocation)?,
+    };
+    agreement
+        .validate()
+        .map_err(|e| ApiError::field("agreement", e.to_string()))?;
+    Ok(agreement)
+}
+
+// ---------------- agreements ----------------
+
+/// Propose an agreement (operators only). It licenses nothing until the licensor accepts.
+#[utoipa::path(post, path = "/v1/agreements", tag = "rights", request_body = AgreementCreate,
+    responses((status = 201, body = AgreementOut), (status = 403, body = Problem), (status = 422, body = Problem)),
+    security(("api_key" = [])))]
+pub async fn create_agreement(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(body): Json<AgreementCreate>,
+) -> Result<(StatusCode, axum::Json<AgreementOut>), ApiError> {
+    caller.require(&[], "propose agreements")?;
+    let terms = agreement_terms(&body)?;
+    let record = state
+        .store
+        .create_agreement(&terms, Some(&caller.key.id))
+        .await?;
+    Ok((StatusCode::CREATED, axum::Json(record.into())))
+}
+
+/// Loads an agreement the caller may see: admins and keys acting for the licensor; to anyone
+/// else it does not exist.
+async fn visible_agreement(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+) -> Result<AgreementRecord, ApiError> {
+    if !storable(id) {
+        return Err(ApiError::not_found("agreement"));
+    }
+    match state.store.agreement(id).await? {
+        Some(r) if caller.is_admin() || caller.acts_for(&r.agreement.licensor) => Ok(r),
+        _ => Err(ApiError::not_found("agreement")),
+    }
+}
+
+/// An agreement (operators and the licensor's keys).
+#[utoipa::path(get, path = "/v1/agreements/{id}", tag = "rights", params(("id" = String, Path)),
+    responses((status = 200, body = AgreementOut), (status = 404, body = Problem)), security(("api_key" = [])))]
+pub async fn get_agreement(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<axum::Json<AgreementOut>, ApiError> {
+    Ok(axum::Json(
+        visible_agreement(&state, &caller, &id).await?.into(),
+    ))
+}
+
+/// Accept a proposal, as the licensor's partner key. Operators may not accept for a licensor.
+#[utoipa::path(post, path = "/v1/agreements/{id}/accept", tag = "rights", params(("id" = String, Path)),
+    responses((status = 200, body = AgreementOut), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 422, body = Problem)), security(("api_key" = [])))]
+pub async fn accept_agreement(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<axum::Json<AgreementOut>, ApiError> {
+    let record = visible_agreement(&state, &caller, &id).await?;
+    if caller.role() != Role::Partner || !caller.acts_for(&record.agreement.licensor) {
+        return Err(ApiError::forbidden(
+            "only a partner key acting for the licensor may accept its agreement",
+        ));
+    }
+    Ok(axum::Json(state.store.accept_agreement(&id).await?.into()))
+}
+
+/// Revoke an accepted agreement at once (the licensor's partner key or an operator).
+/// Revoking again changes nothing.
+#[utoipa::path(post, path = "/v1/agreements/{id}/revoke", tag = "rights", params(("id" = String, Path)),
+    responses((status = 200, body = AgreementOut), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 422, body = Problem)), security(("api_key" = [])))]
+pub async fn revoke_agreement(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<axum::Json<AgreementOut>, ApiError> {
+    let record = visible_agreement(&state, &caller, &id).await?;
+    let licensor_partner =
+        caller.role() == Role::Partner && caller.acts_for(&record.agreement.licensor);
+    if !(caller.is_admin() || licensor_partner) {
+        return Err(ApiError::forbidden(
+            "only a partner key acting for the licensor, or an operator, may revoke an agreement",
+        ));
+    }
+    Ok(axum::Json(state.store.revoke_agreement(&id).await?.into()))
+}
+
+// ---------------- participation ----------------
+
+fn participation_from(body: &ParticipationIn) -> Result<Participation, ApiError> {
+    let mut f = Fields::default();
+    let mut p = Participation::new();
+    for (u, c) in &body.uses {
+        let use_type = f.check(format!("uses.{u}"), UseType::parse(u));
+        let choice = f.check(format!("uses.{u}"), Choice::parse(c));
+        if let (Some(u), Some(c)) = (use_type, choice) {
+            p.set(u, Some(c));
+        }
+    }
+    if body.overrides.len() > OVERRIDES_MAX {
+        f.fail(
+            "overrides",
+            format!("must list at most {OVERRIDES_MAX} overrides"),
+        );
+    }
+    for (i, o) in body.overrides.iter().enumerate() {
+        let use_type = f.check(format!("overrides[{i}].use"), UseType::parse(&o.use_type));
+        let choice = f.check(format!("overrides[{i}].choice"), Choice::parse(&o.choice));
+        let (Some(u), Some(c)) = (use_type, choice) else {
+            continue;
+        };
+        match (&o.recording, &o.work) {
+            (Some(r), None) => {
+                p.for_use_mut(u).recordings.insert(r.clone(), c);
+            }
+            (None, Some(w)) => {
+                p.for_use_mut(u).works.insert(w.clone(), c);
+            }
+            _ => f.fail(
+                format!("overrides[{i}]"),
+                "give exactly one of recording or work",
+            ),
+        }
+    }
+    f.finish()?;
+    Ok(p)
+}
+
+/// Set a person's participation: per use, `allow`, `deny` or `approve`, with per-item
+/// exceptions. Only that person's artist key (or an operator) may change it.
+#[utoipa::path(put, path = "/v1/parties/{id}/participation", tag = "rights", params(("id" = String, Path)),
+    request_body = ParticipationIn,
+    responses((status = 200, body = ParticipationOut), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 422, body = Problem)), security(("api_key" = [])))]
+pub async fn put_participation(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Json(body): Json<ParticipationIn>,
+) -> Result<axum::Json<ParticipationOut>, ApiError> {
+    let party = if storable(&id) {
+        state.store.party(&id).await?
+    } else {
+        None
+    };
+    let party = party.ok_or_else(|| ApiError::not_found("party"))?;
+    let own_artist_key = caller.role() == Role::Artist && caller.acts_for(&party.id);
+    if !(caller.is_admin() || own_artist_key) {
+        return Err(ApiError::forbidden(
+            "only the person's own artist key, or an operator, may change their participation",
+        ));
+    }
+    if party.fields.kind != encore_core::PartyKind::Person {
+        return Err(ApiError::field(
+            "id",
+            "participation is set by people, not organisations",
+        ));
+    }
+    let participation = participation_from(&body)?;
+    let record = state
+        .store
+        .set_participation(&id, &participation, Some(&caller.key.id))
+        .await?;
+    Ok(axum::Json(ParticipationOut::new(id, Some(record))))
+}
+
+/// A person's participation (operators and the person's keys).
+#[utoipa::path(get, path = "/v1/parties/{id}/participation", tag = "rights", params(("id" = String, Path)),
+    responses((status = 200, body = ParticipationOut), (status = 403, body = Problem), (status = 404, body = Problem)),
+    security(("api_key" = [])))]
+pub async fn get_participation(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<axum::Json<ParticipationOut>, ApiError> {
+    if !storable(&id) || state.store.party(&id).await?.is_none() {
+        return Err(ApiError::not_found("party"));
+    }
+    if !caller.is_admin() && !caller.acts_for(&id) {
+        return Err(ApiError::forbidden(
+            "participation is readable by the person's own keys and operators",
+        ));
+    }
+    let record = state.store.participation(&id).await?;
+    Ok(axum::Json(ParticipationOut::new(id, record)))
+}
+
+// ---------------- decisions ----------------
+
+/// Whether an id could name a stored row at all. PostgreSQL refuses text with NUL bytes, so
+/// such ids are answered as "not found" without asking the database (never a 500).
+fn storable(id: &str) -> bool {
+    !id.contains('\0')
+}
+
+/// What the engine needs to decide about some inputs, loaded from the store.
+struct Views {
+    catalog: MemoryCatalog,
+    agreements: HashMap<String, Vec<Agreement>>,
+    participation: HashMap<String, Participation>,
+}
+
+impl Views {
+    async fn load(
+        state: &AppState,
+        recordings: &[String],
+        works: &[String],
+        artist: Option<&str>,
+    ) -> Result<Self, ApiError> {
+        let mut catalog = MemoryCatalog::default();
+        let mut owners = BTreeSet::new();
+        let mut people = BTreeSet::new();
+        let mut work_ids: Vec<String> = works.to_vec();
+        for id in recordings {
+            if catalog.recordings.contains_key(id) || !storable(id) {
+                continue;
+            }
+            if let Some(rec) = state.store.recording(id).await? {
+                let f = rec.fields;
+                owners.extend(
+                    f.splits
+                        .iter()
+                        .flat_map(|s| s.entries())
+                        .map(|(p, _)| p.clone()),
+                );
+                people.extend(f.artists.iter().cloned());
+                work_ids.extend(f.works.iter().cloned());
+                catalog.recordings.insert(
+                    rec.id,
+                    RecordingRights {
+                        master_splits: f.splits,
+                        main_artists: f.artists,
+                        works: f.works,
+                    },
+                );
+            }
+        }
+        for id in &work_ids {
+            if catalog.works.contains_key(id) || !storable(id) {
+                continue;
+            }
+            if let Some(work) = state.store.work(id).await? {
+                let f = work.fields;
+                owners.extend(
+                    f.splits
+                        .iter()
+                        .flat_map(|s| s.entries())
+                        .map(|(p, _)| p.clone()),
+                );
+                people.extend(f.writers.iter().cloned());
+                catalog.works.insert(
+                    work.id,
+                    WorkRights {
+                        publishing_splits: f.splits,
+                        writers: f.writers,
+                    },
+                );
+            }
+        }
+        if let Some(a) = artist.filter(|a| storable(a)) {
+            if let Some(party) = state.store.party(a).await? {
+                people.insert(party.id.clone());
+                catalog.parties.insert(party.id, party.fields.kind);
+            }
+        }
+        let owners: Vec<String> = owners.into_iter().collect();
+        let mut agreements: HashMap<String, Vec<Agreement>> = HashMap::new();
+        for a in state.store.agreements_for_licensors(&owners).await? {
+            agreements.entry(a.licensor.clone()).or_default().push(a);
+        }
+        let people: Vec<String> = people.into_iter().collect();
+        let participation = state.store.participations(&people).await?;
+        Ok(Self {
+            catalog,
+            agreements,
+            participation,
+        })
+    }
+
+    fn decide(&self, request: &UseRequest, table: &UseTable) -> Decision {
+        decide(
+            request,
+            &self.catalog,
+            &self.agreements,
+            &self.participation,
+            table,
+            &(),
+        )
+    }
+}
+
+fn check_ids(f: &mut Fields, field: &str, ids: &[String]) {
+    if ids.len() > store_limits::RELATIONS_PER_ITEM_MAX {
+        f.fail(
+            field,
+            format!(
+                "must list at most {} ids",
+                store_limits::RELATIONS_PER_ITEM_MAX
+            ),
+        );
+    }
+}
+
+/// Decide whether a use is allowed, who must approve it, and every reason when it is not.
+/// Inputs that do not exist are reasons (`INPUT_NOT_FOUND`), not errors.
+#[utoipa::path(post, path = "/v1/rights/check", tag = "rights", request_body = CheckIn,
+    responses((status = 200, body = CheckOut), (status = 422, body = Problem)), security(("api_key" = [])))]
+pub async fn check(
+    State(state): State<AppState>,
+    _caller: Caller,
+    Json(body): Json<CheckIn>,
+) -> Result<axum::Json<CheckOut>, ApiError> {
+    let mut f = Fields::default();
+    let use_type = f.check("use", UseType::parse(&body.use_type));
+    let territory = f.check("territory", Territory::parse(&body.territory));
+    let at = parse_time(&mut f, "at", body.at.as_deref(), None);
+    check_ids(&mut f, "recordings", &body.recordings);
+    check_ids(&mut f, "works", &body.works);
+    f.finish()?;
+    let at_ms = take(at)?.unwrap_or_else(crate::now_ms);
+    let mut request = UseRequest::new(take(use_type)?, take(territory)?, at_ms);
+    request.recordings = body.recordings;
+    request.works = body.works;
+    request.artist = body.artist;
+    let views = Views::load(
+        &state,
+        &request.recordings,
+        &request.works,
+        request.artist.as_deref(),
+    )
+    .await?;
+    Ok(axum::Json(
+        views.decide(&request, &UseTable::default()).into(),
+    ))
+}
+
+/// The uses of one recording open now in a territory, for its catalog page.
+#[utoipa::path(get, path = "/v1/recordings/{id}/uses", tag = "rights", params(("id" = String, Path), UsesParams),
+    responses((status = 200, body = UsesOut), (status = 404, body = Problem), (status = 422, body = Problem)),
+    security(("api_key" = [])))]
+pub async fn recording_uses(
+    State(state): State<AppState>,
+    _caller: Caller,
+    Path(id): Path<String>,
+    Query(params): Query<UsesParams>,
+) -> Result<axum::Json<UsesOut>, ApiError> {
+    let territory = match params.territory.as_deref() {
+        None => {
+            return Err(ApiError::field(
+                "territory",
+                "is required, e.g. ?territory=US",
+            ));
+        }
+        Some(t) => Territory::parse(t).map_err(|e| ApiError::field("territory", e.to_string()))?,
+    };
+    if !storable(&id) || state.store.recording(&id).await?.is_none() {
+        return Err(ApiError::not_found("recording"));
+    }
+    let recordings = [id.clone()];
+    let views = Views::load(&state, &recordings, &[], None).await?;
+    let table = UseTable::default();
+    let now = crate::now_ms();
+    let uses = UseType::ALL
+        .into_iter()
+        .filter(|u| !matches!(u, UseType::Mashup | UseType::Voice))
+        .filter_map(|u| {
+            let decision = views.decide(
+                &UseRequest::new(u, territory, now).recording(id.clone()),
+                &table,
+            );
+            decision.allowed.then(|| UseOut {
+                use_type: u.as_str(),
+                approvals_required: decision.approvals_required,
+            })
+        })
+        .collect();
+    Ok(axum::Json(UsesOut {
+        recording: id,
+        territory: territory.as_str().to_owned(),
+        uses,
+    }))
+}

@@ -1,0 +1,459 @@
+//! Rights stories through HTTP, on SQLite and PostgreSQL: agreements, participation, decisions.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use serde_json::{Value, json};
+
+/// A label-owned recording of a publisher-owned work, by one artist and one writer, with a
+/// partner key for each owner and an artist key for each person.
+struct World {
+    label: String,
+    publisher: String,
+    artist: String,
+    writer: String,
+    recording: String,
+    work: String,
+    label_key: String,
+    publisher_key: String,
+    artist_key: String,
+    writer_key: String,
+}
+
+async fn world(app: &common::TestApp) -> World {
+    let label = app.party("Northern Lights Records", "organisation").await;
+    let publisher = app.party("Harbour Songs", "organisation").await;
+    let artist = app.party("Mara Quinn", "person").await;
+    let writer = app.party("Ivy Marchetti", "person").await;
+    let work = app
+        .post(
+            "/v1/works",
+            &app.admin,
+            json!({"title": "Night Drive", "writers": [writer],
+                   "splits": [{"party": publisher, "share_ppm": 1000000}]}),
+        )
+        .await;
+    let work = work.ok(201)["id"].as_str().unwrap().to_owned();
+    let rec = app
+        .post(
+            "/v1/recordings",
+            &app.admin,
+            json!({"isrc": "US-RC1-76-07839", "title": "Night Drive", "artists": [artist], "works": [work],
+                   "splits": [{"party": label, "share_ppm": 1000000}]}),
+        )
+        .await;
+    let recording = rec.ok(201)["id"].as_str().unwrap().to_owned();
+    World {
+        label_key: app.key("partner", &[&label]).await,
+        publisher_key: app.key("partner", &[&publisher]).await,
+        artist_key: app.key("artist", &[&artist]).await,
+        writer_key: app.key("artist", &[&writer]).await,
+        label,
+        publisher,
+        artist,
+        writer,
+        recording,
+        work,
+    }
+}
+
+/// Proposes (as operator) and accepts (as the licensor's partner) an agreement; returns its id.
+async fn agree(app: &common::TestApp, licensor: &str, key: &str, extra: Value) -> String {
+    let mut body = json!({
+        "licensor": licensor,
+        "scope": {"kind": "all"},
+        "uses": ["remix", "extend", "sample"],
+        "territories": {"world": true},
+        "starts_at": "2020-01-01T00:00:00Z",
+        "rates": {"remix": {"creation_fee_micros": 500000, "per_stream_micros": 1000, "currency": "USD"}},
+    });
+    for (k, v) in extra.as_object().unwrap() {
+        body[k] = v.clone();
+    }
+    let proposed = app.post("/v1/agreements", &app.admin, body).await;
+    let proposed = proposed.ok(201);
+    assert_eq!(proposed["status"], "proposed");
+    let id = proposed["id"].as_str().unwrap().to_owned();
+    let accepted = app
+        .post(&format!("/v1/agreements/{id}/accept"), key, json!({}))
+        .await;
+    assert_eq!(accepted.ok(200)["status"], "accepted");
+    id
+}
+
+async fn participate(app: &common::TestApp, party: &str, key: &str, uses: Value) {
+    let a = app
+        .call(
+            reqwest::Method::PUT,
+            &format!("/v1/parties/{party}/participation"),
+            Some(key),
+            Some(json!({"uses": uses})),
+        )
+        .await;
+    a.ok(200);
+}
+
+async fn check(app: &common::TestApp, key: &str, body: Value) -> Value {
+    app.post("/v1/rights/check", key, body)
+        .await
+        .ok(200)
+        .clone()
+}
+
+/// The `(code, party)` pairs of a decision's reasons.
+fn reasons(decision: &Value) -> Vec<(String, String)> {
+    decision["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["code"].as_str().unwrap().to_owned(),
+                r["party"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect()
+}
+
+fn has(decision: &Value, code: &str, party: &str) -> bool {
+    reasons(decision)
+        .iter()
+        .any(|(c, p)| c == code && p == party)
+}
+
+story!(default_is_deny_with_every_reason_named, |app| {
+    let w = world(&app).await;
+    let fan = app.key("fan", &[]).await;
+    let d = check(
+        &app,
+        &fan,
+        json!({"use": "remix", "recordings": [w.recording], "territory": "US"}),
+    )
+    .await;
+    assert_eq!(d["allowed"], false, "{d}");
+    assert!(has(&d, "NO_AGREEMENT", &w.label), "{d}");
+    assert!(has(&d, "NO_AGREEMENT", &w.publisher), "{d}");
+    assert!(has(&d, "PARTICIPATION_MISSING", &w.artist), "{d}");
+    assert!(has(&d, "PARTICIPATION_MISSING", &w.writer), "{d}");
+    assert_eq!(d["reasons"][0]["input"]["kind"], "recording");
+    assert_eq!(d["reasons"][0]["input"]["id"], w.recording.as_str());
+
+    // Unknown inputs are reasons, not errors.
+    let d = check(
+        &app,
+        &fan,
+        json!({"use": "cover", "works": ["wrk_nope"], "recordings": ["rec_nope"], "territory": "WW"}),
+    )
+    .await;
+    assert_eq!(d["allowed"], false);
+    let codes: Vec<String> = reasons(&d).into_iter().map(|(c, _)| c).collect();
+    assert!(codes.iter().all(|c| c == "INPUT_NOT_FOUND"), "{d}");
+    assert_eq!(codes.len(), 2, "{d}");
+    let voice = check(&app, &fan, json!({"use": "voice", "territory": "US"})).await;
+    assert_eq!(voice["reasons"][0]["code"], "INPUT_MISSING");
+
+    // No combination of odd inputs is a server error, on either engine.
+    let odd = [
+        "",
+        "\u{0}",
+        "rec_\u{0}x",
+        "'; DROP TABLE parties; --",
+        "%",
+        &w.recording,
+        &w.work,
+    ];
+    for use_type in [
+        "remix", "mashup", "extend", "sample", "cover", "voice", "train",
+    ] {
+        for (i, id) in odd.iter().enumerate() {
+            let other = odd[(i + 3) % odd.len()];
+            let body = json!({"use": use_type, "recordings": [id, other, id], "works": [other, id],
+                              "artist": id, "territory": "WW", "at": "0001-01-01T00:00:00Z"});
+            let d = check(&app, &fan, body).await;
+            assert_eq!(d["allowed"], false, "{d}");
+        }
+    }
+    app.get("/v1/agreements/agr_%00", &fan)
+        .await
+        .problem(404, None);
+    app.get("/v1/recordings/rec_%00/uses?territory=US", &fan)
+        .await
+        .problem(404, None);
+});
+
+story!(consent_allows_then_a_denial_or_revocation_refuses, |app| {
+    let w = world(&app).await;
+    let label_agreement = agree(&app, &w.label, &w.label_key, json!({})).await;
+    agree(&app, &w.publisher, &w.publisher_key, json!({})).await;
+    let fan = app.key("fan", &[]).await;
+    let remix = json!({"use": "remix", "recordings": [w.recording], "territory": "US"});
+
+    // Owners agreed, people have not opted in yet.
+    let d = check(&app, &fan, remix.clone()).await;
+    assert_eq!(reasons(&d).len(), 2, "{d}");
+    assert!(has(&d, "PARTICIPATION_MISSING", &w.artist), "{d}");
+
+    participate(&app, &w.artist, &w.artist_key, json!({"remix": "allow"})).await;
+    participate(&app, &w.writer, &w.writer_key, json!({"remix": "approve"})).await;
+    let d = check(&app, &fan, remix.clone()).await;
+    assert_eq!(d["allowed"], true, "{d}");
+    assert_eq!(d["approvals_required"], json!([w.writer]));
+    let stored = app
+        .get(
+            &format!("/v1/parties/{}/participation", w.writer),
+            &w.writer_key,
+        )
+        .await;
+    assert_eq!(stored.ok(200)["uses"]["remix"], "approve");
+
+    // A use the agreements do not license.
+    let cover = check(
+        &app,
+        &fan,
+        json!({"use": "train", "recordings": [w.recording], "territory": "US"}),
+    )
+    .await;
+    assert!(has(&cover, "USE_NOT_LICENSED", &w.label), "{cover}");
+
+    // One "no" from a person wins.
+    participate(&app, &w.artist, &w.artist_key, json!({"remix": "deny"})).await;
+    let d = check(&app, &fan, remix.clone()).await;
+    assert_eq!(d["allowed"], false);
+    assert!(has(&d, "PARTICIPATION_DENIED", &w.artist), "{d}");
+    participate(&app, &w.artist, &w.artist_key, json!({"remix": "allow"})).await;
+
+    // Revocation by the licensor takes effect at once; revoking again is harmless.
+    let path = format!("/v1/agreements/{label_agreement}/revoke");
+    let revoked = app.post(&path, &w.label_key, json!({})).await;
+    let revoked = revoked.ok(200);
+    assert_eq!(revoked["status"], "revoked");
+    let first = revoked["revoked_at"].clone();
+    let again = app.post(&path, &app.admin, json!({})).await;
+    assert_eq!(again.ok(200)["revoked_at"], first);
+    let d = check(&app, &fan, remix.clone()).await;
+    assert_eq!(d["allowed"], false);
+    assert!(has(&d, "AGREEMENT_REVOKED", &w.label), "{d}");
+    let reason = d["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["code"] == "AGREEMENT_REVOKED")
+        .unwrap();
+    assert_eq!(reason["agreement"], label_agreement.as_str());
+
+    // Only the licensor's keys and operators see an agreement.
+    let seen = app
+        .get(&format!("/v1/agreements/{label_agreement}"), &w.label_key)
+        .await;
+    assert_eq!(seen.ok(200)["licensor"], w.label.as_str());
+    app.get(&format!("/v1/agreements/{label_agreement}"), &fan)
+        .await
+        .problem(404, None);
+    app.get(
+        &format!("/v1/agreements/{label_agreement}"),
+        &w.publisher_key,
+    )
+    .await
+    .problem(404, None);
+});
+
+story!(territory_and_window_are_reasons, |app| {
+    let w = world(&app).await;
+    agree(
+        &app,
+        &w.label,
+        &w.label_key,
+        json!({"territories": {"world": true, "exclude": ["FR"]}, "ends_at": "2030-01-01T00:00:00Z"}),
+    )
+    .await;
+    agree(
+        &app,
+        &w.publisher,
+        &w.publisher_key,
+        json!({"territories": {"include": ["US", "GB"]}}),
+    )
+    .await;
+    participate(&app, &w.artist, &w.artist_key, json!({"remix": "allow"})).await;
+    participate(&app, &w.writer, &w.writer_key, json!({"remix": "allow"})).await;
+    let fan = app.key("fan", &[]).await;
+
+    let at = |territory: &str, at: &str| json!({"use": "remix", "recordings": [w.recording], "territory": territory, "at": at});
+    let d = check(&app, &fan, at("US", "2026-06-01T00:00:00Z")).await;
+    assert_eq!(d["allowed"], true, "{d}");
+    let d = check(&app, &fan, at("FR", "2026-06-01T00:00:00Z")).await;
+    assert!(has(&d, "TERRITORY_EXCLUDED", &w.label), "{d}");
+    assert!(has(&d, "TERRITORY_EXCLUDED", &w.publisher), "{d}");
+    let d = check(&app, &fan, at("GB", "2031-06-01T00:00:00Z")).await;
+    assert_eq!(
+        reasons(&d),
+        vec![("OUTSIDE_WINDOW".to_owned(), w.label.clone())]
+    );
+    let d = check(&app, &fan, at("US", "2019-06-01T00:00:00Z")).await;
+    assert!(has(&d, "OUTSIDE_WINDOW", &w.label), "{d}");
+    assert!(has(&d, "OUTSIDE_WINDOW", &w.publisher), "{d}");
+});
+
+story!(bad_input_is_refused_with_the_field_named, |app| {
+    let w = world(&app).await;
+    let fan = app.key("fan", &[]).await;
+    let bad_use = app
+        .post(
+            "/v1/rights/check",
+            &fan,
+            json!({"use": "stream", "recordings": [w.recording], "territory": "US"}),
+        )
+        .await;
+    bad_use.problem(422, Some("use"));
+    let bad_territory = app
+        .post(
+            "/v1/rights/check",
+            &fan,
+            json!({"use": "remix", "recordings": [w.recording], "territory": "XX"}),
+        )
+        .await;
+    bad_territory.problem(422, Some("territory"));
+
+    let proposal = |extra: Value| {
+        let mut body = json!({"licensor": w.label, "scope": {"kind": "all"}, "uses": ["remix"],
+                              "territories": {"include": ["US"]}});
+        for (k, v) in extra.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        body
+    };
+    let backwards = app
+        .post(
+            "/v1/agreements",
+            &app.admin,
+            proposal(
+                json!({"starts_at": "2026-01-01T00:00:00Z", "ends_at": "2025-01-01T00:00:00Z"}),
+            ),
+        )
+        .await;
+    backwards.problem(422, Some("ends_at"));
+    app.post("/v1/agreements", &app.admin, proposal(json!({"uses": []})))
+        .await
+        .problem(422, Some("uses"));
+    app.post(
+        "/v1/agreements",
+        &app.admin,
+        proposal(json!({"uses": ["remix", "cover", "dance"]})),
+    )
+    .await
+    .problem(422, Some("uses[2]"));
+    app.post(
+        "/v1/agreements",
+        &app.admin,
+        proposal(json!({"territories": {"include": ["US", "ZZ"]}})),
+    )
+    .await
+    .problem(422, Some("territories.include[1]"));
+    app.post(
+        "/v1/agreements",
+        &app.admin,
+        proposal(json!({"licensor": "par_missing"})),
+    )
+    .await
+    .problem(422, Some("licensor"));
+    // Only operators propose; operators may not accept for a licensor.
+    app.post("/v1/agreements", &w.label_key, proposal(json!({})))
+        .await
+        .problem(403, None);
+    let proposed = app
+        .post("/v1/agreements", &app.admin, proposal(json!({})))
+        .await;
+    let id = proposed.ok(201)["id"].as_str().unwrap().to_owned();
+    app.post(
+        &format!("/v1/agreements/{id}/accept"),
+        &app.admin,
+        json!({}),
+    )
+    .await
+    .problem(403, None);
+    app.post(&format!("/v1/agreements/{id}/accept"), &fan, json!({}))
+        .await
+        .problem(404, None);
+
+    // Participation is the person's own.
+    let put = |key: String, body: Value| {
+        let path = format!("/v1/parties/{}/participation", w.artist);
+        let app = &app;
+        async move {
+            app.call(reqwest::Method::PUT, &path, Some(&key), Some(body))
+                .await
+        }
+    };
+    put(w.label_key.clone(), json!({"uses": {"remix": "allow"}}))
+        .await
+        .problem(403, None);
+    put(w.writer_key.clone(), json!({"uses": {"remix": "allow"}}))
+        .await
+        .problem(403, None);
+    put(w.artist_key.clone(), json!({"uses": {"remix": "maybe"}}))
+        .await
+        .problem(422, Some("uses.remix"));
+    let own = put(
+        w.artist_key.clone(),
+        json!({"uses": {"remix": "allow"}, "overrides": [{"use": "remix", "work": w.work, "choice": "deny"}]}),
+    )
+    .await;
+    assert_eq!(own.ok(200)["overrides"][0]["choice"], "deny");
+    // The work override denies remixes of the recording that embodies it.
+    let d = check(
+        &app,
+        &fan,
+        json!({"use": "remix", "recordings": [w.recording], "territory": "US"}),
+    )
+    .await;
+    assert!(has(&d, "PARTICIPATION_DENIED", &w.artist), "{d}");
+});
+
+story!(the_uses_page_lists_remix_after_consent, |app| {
+    let w = world(&app).await;
+    let fan = app.key("fan", &[]).await;
+    let path = format!("/v1/recordings/{}/uses?territory=US", w.recording);
+    let before = app.get(&path, &fan).await;
+    assert_eq!(before.ok(200)["uses"], json!([]));
+
+    agree(
+        &app,
+        &w.label,
+        &w.label_key,
+        json!({"uses": ["remix"], "requires_approval": true}),
+    )
+    .await;
+    agree(
+        &app,
+        &w.publisher,
+        &w.publisher_key,
+        json!({"uses": ["remix"]}),
+    )
+    .await;
+    participate(
+        &app,
+        &w.artist,
+        &w.artist_key,
+        json!({"remix": "allow", "extend": "allow"}),
+    )
+    .await;
+    participate(&app, &w.writer, &w.writer_key, json!({"remix": "allow"})).await;
+
+    let after = app.get(&path, &fan).await;
+    let after = after.ok(200);
+    assert_eq!(after["uses"].as_array().unwrap().len(), 1, "{after}");
+    assert_eq!(after["uses"][0]["use"], "remix");
+    assert_eq!(after["uses"][0]["approvals_required"], json!([w.label]));
+
+    app.get(
+        &format!("/v1/recordings/{}/uses?territory=QQ", w.recording),
+        &fan,
+    )
+    .await
+    .problem(422, Some("territory"));
+    app.get(&format!("/v1/recordings/{}/uses", w.recording), &fan)
+        .await
+        .problem(422, Some("territory"));
+    app.get("/v1/recordings/rec_missing/uses?territory=US", &fan)
+        .await
+        .problem(404, None);
+});
