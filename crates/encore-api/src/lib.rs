@@ -2,6 +2,7 @@
 //! the OpenAPI document. Handlers parse requests into domain types first and hold no business
 //! rules: those live in `encore-core`; storage lives in `encore-store`.
 
+pub mod audit;
 pub mod auth;
 pub mod catalog;
 pub mod error;
@@ -122,7 +123,7 @@ pub(crate) fn now_ms() -> i64 {
     tags(
         (name = "catalog", description = "Parties, works and recordings, with their identifiers and splits."),
         (name = "audio", description = "A recording's full mix and stems."),
-        (name = "rights", description = "Agreements, participation and rights decisions."),
+        (name = "rights", description = "Agreements, participation, rights decisions and the audit log."),
         (name = "keys", description = "API keys and roles."),
         (name = "operations", description = "Health, readiness and metrics.")
     )
@@ -172,6 +173,8 @@ fn api(config: &ApiConfig) -> (Router<AppState>, utoipa::openapi::OpenApi) {
         ))
         .routes(routes!(rights::check))
         .routes(routes!(rights::recording_uses))
+        .routes(routes!(audit::get_decision))
+        .routes(routes!(audit::list_audit))
         .routes(routes!(keys::create_key, keys::list_keys))
         .routes(routes!(keys::revoke_key))
         .routes(routes!(keys::me))

@@ -342,6 +342,8 @@ pub struct ReasonOut {
 /// The answer to a check.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CheckOut {
+    /// The stored decision's id (`dec_…`), for `GET /v1/decisions/{id}`.
+    pub id: String,
     /// Whether the use may go ahead.
     pub allowed: bool,
     /// Parties who must approve each derivative before it is public.
@@ -378,6 +380,7 @@ impl From<Decision> for CheckOut {
             })
             .collect();
         Self {
+            id: String::new(),
             allowed: d.allowed,
             approvals_required: d.approvals_required,
             reasons,
@@ -668,7 +671,13 @@ pub async fn accept_agreement(
             "only a partner key acting for the licensor may accept its agreement",
         ));
     }
-    Ok(axum::Json(state.store.accept_agreement(&id).await?.into()))
+    Ok(axum::Json(
+        state
+            .store
+            .accept_agreement(&id, Some(&caller.key.id))
+            .await?
+            .into(),
+    ))
 }
 
 /// Revoke an accepted agreement at once (the licensor's partner key or an operator).
@@ -689,7 +698,13 @@ pub async fn revoke_agreement(
             "only a partner key acting for the licensor, or an operator, may revoke an agreement",
         ));
     }
-    Ok(axum::Json(state.store.revoke_agreement(&id).await?.into()))
+    Ok(axum::Json(
+        state
+            .store
+            .revoke_agreement(&id, Some(&caller.key.id))
+            .await?
+            .into(),
+    ))
 }
 
 // ---------------- participation ----------------
@@ -884,6 +899,42 @@ impl Views {
         })
     }
 
+    /// What a decision about `use_type` saw: every agreement with its status, and each
+    /// consulted person's choices for that use. Stored with the decision.
+    fn snapshot(&self, use_type: UseType) -> serde_json::Value {
+        let mut agreements: Vec<serde_json::Value> = self
+            .agreements
+            .values()
+            .flatten()
+            .map(|a| {
+                let (status, revoked_at_ms) = match a.status {
+                    AgreementStatus::Proposed => ("proposed", None),
+                    AgreementStatus::Accepted => ("accepted", None),
+                    AgreementStatus::Revoked { at_ms } => ("revoked", Some(at_ms)),
+                };
+                serde_json::json!({"id": a.id, "licensor": a.licensor, "status": status,
+                    "revoked_at_ms": revoked_at_ms})
+            })
+            .collect();
+        agreements.sort_by(|a, b| a["id"].as_str().cmp(&b["id"].as_str()));
+        let participation: BTreeMap<&String, serde_json::Value> = self
+            .participation
+            .iter()
+            .map(|(party, p)| {
+                let up = p.for_use(use_type);
+                let choices = |m: &BTreeMap<String, Choice>| -> BTreeMap<String, &'static str> {
+                    m.iter().map(|(k, c)| (k.clone(), c.as_str())).collect()
+                };
+                (
+                    party,
+                    serde_json::json!({"default": up.default.map(|c| c.as_str()),
+                        "recordings": choices(&up.recordings), "works": choices(&up.works)}),
+                )
+            })
+            .collect();
+        serde_json::json!({"agreements": agreements, "participation": participation})
+    }
+
     fn decide(&self, request: &UseRequest, table: &UseTable) -> Decision {
         decide(
             request,
@@ -914,7 +965,7 @@ fn check_ids(f: &mut Fields, field: &str, ids: &[String]) {
     responses((status = 200, body = CheckOut), (status = 422, body = Problem)), security(("api_key" = [])))]
 pub async fn check(
     State(state): State<AppState>,
-    _caller: Caller,
+    caller: Caller,
     Json(body): Json<CheckIn>,
 ) -> Result<axum::Json<CheckOut>, ApiError> {
     let mut f = Fields::default();
@@ -936,9 +987,29 @@ pub async fn check(
         request.artist.as_deref(),
     )
     .await?;
-    Ok(axum::Json(
-        views.decide(&request, &UseTable::default()).into(),
-    ))
+    let mut out: CheckOut = views.decide(&request, &UseTable::default()).into();
+    let request_json = serde_json::json!({
+        "use": request.use_type.as_str(),
+        "recordings": request.recordings,
+        "works": request.works,
+        "artist": request.artist,
+        "territory": request.territory.as_str(),
+        "at_ms": request.at_ms,
+    });
+    let mut decision_json = serde_json::to_value(&out).map_err(|e| ApiError::internal(&e))?;
+    if let Some(map) = decision_json.as_object_mut() {
+        map.remove("id");
+    }
+    out.id = state
+        .store
+        .record_decision(
+            &caller.key.id,
+            &request_json.to_string(),
+            &decision_json.to_string(),
+            &views.snapshot(request.use_type).to_string(),
+        )
+        .await?;
+    Ok(axum::Json(out))
 }
 
 /// The uses of one recording open now in a territory, for its catalog page.

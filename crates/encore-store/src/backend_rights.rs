@@ -6,19 +6,22 @@ macro_rules! backend_rights {
         pub(crate) mod $m {
             use sqlx::Row;
 
+            use crate::audit::{agreement_json, participation_json, NewAudit};
+            use crate::backend_audit::$m::{append, BEGIN_WRITE};
             use crate::rights::{AgreementRow, ParticipationRow};
             use crate::{now_ms, StoreError};
 
             type Db = $Db;
             type P = sqlx::Pool<Db>;
+            type Conn = <Db as sqlx::Database>::Connection;
             type DbRow = <Db as sqlx::Database>::Row;
 
             fn placeholders(n: usize) -> String {
                 crate::placeholders($sqlite, 0, n)
             }
 
-            async fn party_exists(p: &P, id: &str) -> Result<bool, StoreError> {
-                let found = sqlx::query("SELECT 1 FROM parties WHERE id = $1").bind(id).fetch_optional(p).await?;
+            async fn party_exists(c: &mut Conn, id: &str) -> Result<bool, StoreError> {
+                let found = sqlx::query("SELECT 1 FROM parties WHERE id = $1").bind(id).fetch_optional(&mut *c).await?;
                 Ok(found.is_some())
             }
 
@@ -40,6 +43,7 @@ macro_rules! backend_rights {
                 })
             }
 
+            /// Stores a proposal and its audit entry in one transaction.
             pub async fn insert_agreement(
                 p: &P,
                 id: &str,
@@ -47,7 +51,8 @@ macro_rules! backend_rights {
                 terms: &str,
                 created_by: Option<&str>,
             ) -> Result<(), StoreError> {
-                if !party_exists(p, licensor).await? {
+                let mut tx = p.begin_with(BEGIN_WRITE).await?;
+                if !party_exists(&mut tx, licensor).await? {
                     return Err(StoreError::Invalid {
                         field: "licensor".into(),
                         message: format!("no party has id '{licensor}'"),
@@ -62,9 +67,27 @@ macro_rules! backend_rights {
                 .bind(terms)
                 .bind(created_by)
                 .bind(now_ms())
-                .execute(p)
+                .execute(&mut *tx)
                 .await?;
+                let after = agreement_in(&mut tx, id).await?.ok_or(StoreError::NotFound { what: "agreement" })?;
+                append(&mut tx, &NewAudit {
+                    key_id: created_by,
+                    action: "agreement.propose",
+                    subject_kind: "agreement",
+                    subject_id: id,
+                    parties: &[licensor],
+                    before: None,
+                    after: agreement_json(&after),
+                })
+                .await?;
+                tx.commit().await?;
                 Ok(())
+            }
+
+            async fn agreement_in(c: &mut Conn, id: &str) -> Result<Option<AgreementRow>, StoreError> {
+                let sql = format!("SELECT {AGREEMENT_COLS} FROM agreements WHERE id = $1");
+                let row = sqlx::query(&sql).bind(id).fetch_optional(&mut *c).await?;
+                row.as_ref().map(agreement_from_row).transpose()
             }
 
             pub async fn get_agreement(p: &P, id: &str) -> Result<Option<AgreementRow>, StoreError> {
@@ -73,15 +96,22 @@ macro_rules! backend_rights {
                 row.as_ref().map(agreement_from_row).transpose()
             }
 
-            /// Moves an agreement from status `from` to `to`; does nothing in any other status.
+            /// Moves an agreement from status `from` to `to`, with an audit entry `action` by
+            /// `by`, in one transaction; does nothing (and logs nothing) in any other status.
             pub async fn set_agreement_status(
                 p: &P,
                 id: &str,
                 from: &str,
                 to: &str,
                 revoked_at_ms: Option<i64>,
+                by: Option<&str>,
+                action: &str,
             ) -> Result<(), StoreError> {
-                sqlx::query(
+                let mut tx = p.begin_with(BEGIN_WRITE).await?;
+                let Some(before) = agreement_in(&mut tx, id).await? else {
+                    return Ok(());
+                };
+                let done = sqlx::query(
                     "UPDATE agreements SET status = $3, revoked_at_ms = COALESCE($4, revoked_at_ms), updated_at_ms = $5 \
                      WHERE id = $1 AND status = $2",
                 )
@@ -90,8 +120,23 @@ macro_rules! backend_rights {
                 .bind(to)
                 .bind(revoked_at_ms)
                 .bind(now_ms())
-                .execute(p)
+                .execute(&mut *tx)
                 .await?;
+                if done.rows_affected() == 0 {
+                    return Ok(());
+                }
+                let after = agreement_in(&mut tx, id).await?.ok_or(StoreError::NotFound { what: "agreement" })?;
+                append(&mut tx, &NewAudit {
+                    key_id: by,
+                    action,
+                    subject_kind: "agreement",
+                    subject_id: id,
+                    parties: &[before.licensor_id.as_str()],
+                    before: Some(agreement_json(&before)),
+                    after: agreement_json(&after),
+                })
+                .await?;
+                tx.commit().await?;
                 Ok(())
             }
 
@@ -121,15 +166,18 @@ macro_rules! backend_rights {
                 })
             }
 
+            /// Replaces a participation document and logs the change, in one transaction.
             pub async fn upsert_participation(
                 p: &P,
                 party: &str,
                 document: &str,
                 by: Option<&str>,
             ) -> Result<(), StoreError> {
-                if !party_exists(p, party).await? {
+                let mut tx = p.begin_with(BEGIN_WRITE).await?;
+                if !party_exists(&mut tx, party).await? {
                     return Err(StoreError::NotFound { what: "party" });
                 }
+                let before = participation_in(&mut tx, party).await?;
                 sqlx::query(
                     "INSERT INTO participation (party_id, document, updated_by, updated_at_ms) VALUES ($1, $2, $3, $4) \
                      ON CONFLICT (party_id) DO UPDATE SET document = excluded.document, \
@@ -139,9 +187,31 @@ macro_rules! backend_rights {
                 .bind(document)
                 .bind(by)
                 .bind(now_ms())
-                .execute(p)
+                .execute(&mut *tx)
                 .await?;
+                let after = participation_in(&mut tx, party).await?.ok_or(StoreError::NotFound { what: "participation" })?;
+                append(&mut tx, &NewAudit {
+                    key_id: by,
+                    action: "participation.set",
+                    subject_kind: "participation",
+                    subject_id: party,
+                    parties: &[party],
+                    before: before.as_ref().map(participation_json),
+                    after: participation_json(&after),
+                })
+                .await?;
+                tx.commit().await?;
                 Ok(())
+            }
+
+            async fn participation_in(c: &mut Conn, party: &str) -> Result<Option<ParticipationRow>, StoreError> {
+                let row = sqlx::query(
+                    "SELECT party_id, document, updated_by, updated_at_ms FROM participation WHERE party_id = $1",
+                )
+                .bind(party)
+                .fetch_optional(&mut *c)
+                .await?;
+                row.as_ref().map(participation_from_row).transpose()
             }
 
             pub async fn get_participation(p: &P, party: &str) -> Result<Option<ParticipationRow>, StoreError> {

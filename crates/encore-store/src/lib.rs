@@ -6,7 +6,9 @@
 //! Nothing outside this crate sees a SQL type: callers get the records defined here, with domain
 //! types from `encore-core` already validated.
 
+mod audit;
 mod backend;
+mod backend_audit;
 mod backend_rights;
 mod catalog;
 mod import;
@@ -22,6 +24,7 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
+pub use audit::{AuditEntry, AuditReport, DecisionRecord, GENESIS_HASH, canonical_text};
 pub use import::{
     ImportBatch, ImportOutcome, ImportParty, ImportRecording, ImportRowError, ImportWork, Importer,
 };

@@ -313,8 +313,16 @@ impl Store {
 
     /// Accepts a proposal. Accepting an accepted agreement changes nothing; a revoked one
     /// cannot be accepted again.
-    pub async fn accept_agreement(&self, id: &str) -> Result<AgreementRecord, StoreError> {
-        dispatch_rights!(self, set_agreement_status(id, "proposed", "accepted", None))?;
+    /// `by` is the acting key, recorded in the audit log with the change.
+    pub async fn accept_agreement(
+        &self,
+        id: &str,
+        by: Option<&str>,
+    ) -> Result<AgreementRecord, StoreError> {
+        dispatch_rights!(
+            self,
+            set_agreement_status(id, "proposed", "accepted", None, by, "agreement.accept")
+        )?;
         let record = self
             .agreement(id)
             .await?
@@ -330,11 +338,16 @@ impl Store {
 
     /// Revokes an accepted agreement from now on. Idempotent: revoking again keeps the first
     /// revocation time. A proposal that was never accepted cannot be revoked.
-    pub async fn revoke_agreement(&self, id: &str) -> Result<AgreementRecord, StoreError> {
+    /// `by` is the acting key, recorded in the audit log with the change.
+    pub async fn revoke_agreement(
+        &self,
+        id: &str,
+        by: Option<&str>,
+    ) -> Result<AgreementRecord, StoreError> {
         let now = crate::now_ms();
         dispatch_rights!(
             self,
-            set_agreement_status(id, "accepted", "revoked", Some(now))
+            set_agreement_status(id, "accepted", "revoked", Some(now), by, "agreement.revoke")
         )?;
         let record = self
             .agreement(id)

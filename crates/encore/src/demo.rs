@@ -199,7 +199,8 @@ fn catalog(titles: &[&str]) -> anyhow::Result<ImportBatch> {
     Ok(batch)
 }
 
-/// Loads the catalog and renders any audio not yet stored. Returns the number of recordings.
+/// Loads the catalog and renders any audio not yet stored; each recording's declared duration
+/// becomes its rendered mix's measured one. Returns the number of recordings.
 pub async fn load(store: &Store, blobs: &BlobStore, args: &DemoArgs) -> anyhow::Result<usize> {
     let songs = demo_songs();
     let titles: Vec<&str> = songs.iter().map(|s| s.title).collect();
@@ -222,7 +223,7 @@ pub async fn load(store: &Store, blobs: &BlobStore, args: &DemoArgs) -> anyhow::
             .await?
             .context("a demo recording vanished")?;
         if !rec.audio.iter().any(|a| a.slot == AudioSlot::Mix) {
-            missing.push((rec.id, song));
+            missing.push((rec, song));
         }
     }
     if missing.is_empty() {
@@ -252,21 +253,26 @@ pub async fn load(store: &Store, blobs: &BlobStore, args: &DemoArgs) -> anyhow::
             break;
         }
         let mut tasks = Vec::new();
-        for (rec_id, song) in pair {
+        for (rec, song) in pair {
             let bank = bank.clone();
             tasks.push(tokio::task::spawn_blocking(move || {
-                render_song(&bank, &song, seconds).map(|r| (rec_id, song.title, r))
+                render_song(&bank, &song, seconds).map(|r| (rec, song.title, r))
             }));
         }
         for task in tasks {
-            let (rec_id, title, rendered) = task
+            let (rec, title, rendered) = task
                 .await
                 .context("a render thread panicked")?
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             for stem in rendered.stems {
-                store_audio(store, blobs, &rec_id, AudioSlot::Stem(stem.name), stem.wav).await?;
+                store_audio(store, blobs, &rec.id, AudioSlot::Stem(stem.name), stem.wav).await?;
             }
-            store_audio(store, blobs, &rec_id, AudioSlot::Mix, rendered.mix_wav).await?;
+            let duration_ms =
+                store_audio(store, blobs, &rec.id, AudioSlot::Mix, rendered.mix_wav).await?;
+            // The declared duration is the rendered mix's measured one.
+            let mut fields = rec.fields.clone();
+            fields.duration_ms = Some(duration_ms);
+            store.update_recording(&rec.id, &fields).await?;
             done += 1;
             progress.inc(1);
             progress.set_message(title.to_owned());
@@ -285,7 +291,7 @@ async fn store_audio(
     rec_id: &str,
     slot: AudioSlot,
     wav: Vec<u8>,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<i64> {
     let info = encore_engine::probe(&wav, u64::MAX)
         .map_err(|e| anyhow::anyhow!("rendered audio does not decode: {e}"))?;
     let blob = blobs.put(Bytes::from(wav)).await?;
@@ -305,7 +311,7 @@ async fn store_audio(
             .unwrap_or_default(),
     };
     store.put_audio(rec_id, &asset).await?;
-    Ok(())
+    Ok(asset.duration_ms)
 }
 
 /// Keys for each role, labelled `demo …`.

@@ -33,6 +33,15 @@ enum Command {
     Keys(KeysCommand),
     /// Import a catalog file (CSV or JSON Lines): parties, works, recordings and splits.
     Import(import::ImportArgs),
+    /// Check the audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Recompute every entry's hash and link; exit 1 naming the first edited or missing entry.
+    Verify,
 }
 
 #[derive(Subcommand)]
@@ -109,8 +118,27 @@ async fn run(command: Command, config: Config) -> anyhow::Result<std::process::E
         }
         Command::Keys(cmd) => keys(&config, cmd).await?,
         Command::Import(args) => return import::run(&config, args).await,
+        Command::Audit(AuditCommand::Verify) => return audit_verify(&config).await,
     }
     Ok(std::process::ExitCode::SUCCESS)
+}
+
+async fn audit_verify(config: &Config) -> anyhow::Result<std::process::ExitCode> {
+    let (store, _) = serve::open(config).await?;
+    let report = store
+        .verify_audit()
+        .await
+        .context("reading the audit log")?;
+    if report.ok {
+        println!("audit log intact: {} entries", report.entries);
+        return Ok(std::process::ExitCode::SUCCESS);
+    }
+    println!(
+        "audit log broken at entry {}: {}",
+        report.first_bad_seq.unwrap_or_default(),
+        report.reason.unwrap_or_default()
+    );
+    Ok(std::process::ExitCode::FAILURE)
 }
 
 async fn keys(config: &Config, cmd: KeysCommand) -> anyhow::Result<()> {

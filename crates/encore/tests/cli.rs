@@ -263,7 +263,7 @@ fn help_explains_every_command() {
         .output()
         .expect("run");
     let help = String::from_utf8_lossy(&out.stdout);
-    for cmd in ["serve", "demo", "migrate", "keys", "import"] {
+    for cmd in ["serve", "demo", "migrate", "keys", "import", "audit"] {
         assert!(help.contains(cmd), "{cmd} missing from --help:\n{help}");
     }
 }
@@ -312,4 +312,99 @@ async fn serve_answers_then_shuts_down_cleanly_on_sigterm() {
     assert!(exit.success(), "encore serve exited with {exit}");
     let rest: Vec<String> = lines.map_while(Result::ok).collect();
     assert!(rest.iter().any(|l| l.contains("shutting down")), "{rest:?}");
+}
+
+/// Runs one statement on the test database directly, as someone tampering with it would.
+async fn raw_sql(url: &str, sql: &str) {
+    if url.starts_with("postgres") {
+        let mut conn = sqlx::PgConnection::connect(url).await.expect("connect");
+        sqlx::query(sql).execute(&mut conn).await.expect("raw sql");
+        conn.close().await.ok();
+    } else {
+        let mut conn = sqlx::SqliteConnection::connect(url).await.expect("connect");
+        sqlx::query(sql).execute(&mut conn).await.expect("raw sql");
+        conn.close().await.ok();
+    }
+}
+
+async fn audit_verify_story(postgres: bool) {
+    use encore_core::rights::{Choice, Participation};
+    use encore_core::{PartyKind, UseType};
+
+    let Some(env) = Env::new(postgres).await else {
+        return;
+    };
+    let store = env.store().await;
+    let out = env.run(&["audit", "verify"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        text(&out).contains("audit log intact: 0 entries"),
+        "{}",
+        text(&out)
+    );
+
+    let party = store
+        .create_party(
+            &encore_store::PartyInput {
+                ext_ref: None,
+                name: "Mara Quinn".into(),
+                kind: PartyKind::Person,
+                ipi: None,
+                isni: None,
+            },
+            None,
+        )
+        .await
+        .expect("party");
+    for choice in [Choice::Allow, Choice::Deny, Choice::Approve, Choice::Allow] {
+        let p = Participation::new().with(UseType::Remix, choice);
+        store
+            .set_participation(&party.id, &p, Some("key_cli_test"))
+            .await
+            .expect("participation");
+    }
+    let out = env.run(&["audit", "verify"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        text(&out).contains("audit log intact: 4 entries"),
+        "{}",
+        text(&out)
+    );
+
+    // An edited entry is found, and putting it back makes the log whole again.
+    let original = store.audit_entries(None, 1, 1).await.expect("entries");
+    let original_after = original[0].after.replace('\'', "''");
+    raw_sql(
+        &env.url,
+        "UPDATE audit_log SET after = '{\"party\":\"forged\"}' WHERE seq = 2",
+    )
+    .await;
+    let out = env.run(&["audit", "verify"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("entry 2"), "{}", text(&out));
+    raw_sql(
+        &env.url,
+        &format!("UPDATE audit_log SET after = '{original_after}' WHERE seq = 2"),
+    )
+    .await;
+    let out = env.run(&["audit", "verify"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+
+    // A removed entry is found.
+    raw_sql(&env.url, "DELETE FROM audit_log WHERE seq = 3").await;
+    let out = env.run(&["audit", "verify"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("entry 4"), "{}", text(&out));
+    store.close().await;
+    env.drop_db().await;
+}
+
+#[tokio::test]
+async fn audit_verify_finds_edited_and_removed_entries_sqlite() {
+    audit_verify_story(false).await;
+}
+
+#[tokio::test]
+async fn audit_verify_finds_edited_and_removed_entries_postgres() {
+    audit_verify_story(true).await;
 }
