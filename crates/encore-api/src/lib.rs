@@ -8,6 +8,7 @@ pub mod catalog;
 pub mod error;
 pub mod extract;
 pub mod keys;
+pub mod models;
 mod ops;
 pub mod rights;
 pub mod wire;
@@ -124,6 +125,7 @@ pub(crate) fn now_ms() -> i64 {
         (name = "catalog", description = "Parties, works and recordings, with their identifiers and splits."),
         (name = "audio", description = "A recording's full mix and stems."),
         (name = "rights", description = "Agreements, participation, rights decisions and the audit log."),
+        (name = "models", description = "Generative models: the uses each can perform, its training set and whether it is cleared."),
         (name = "keys", description = "API keys and roles."),
         (name = "operations", description = "Health, readiness and metrics.")
     )
@@ -171,6 +173,8 @@ fn api(config: &ApiConfig) -> (Router<AppState>, utoipa::openapi::OpenApi) {
             rights::put_participation,
             rights::get_participation
         ))
+        .routes(routes!(models::create_model, models::list_models))
+        .routes(routes!(models::get_model))
         .routes(routes!(rights::check))
         .routes(routes!(rights::recording_uses))
         .routes(routes!(audit::get_decision))

@@ -8,9 +8,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use encore_core::rights::{
-    Agreement, AgreementStatus, Choice, Decision, Input, Item, MemoryCatalog, OnRevocation,
-    Participation, RecordingRights, Scope, Territories, UseRates, UseRequest, UseTable, WorkRights,
-    decide,
+    Agreement, AgreementStatus, Choice, Decision, Input, Item, MemoryCatalog, Model, OnRevocation,
+    Participation, RecordingRights, Scope, Territories, TrainingSet, UseRates, UseRequest,
+    UseTable, WorkRights, decide,
 };
 use encore_core::{Currency, Money, Role, Territory, UseType};
 use encore_store::{AgreementRecord, ParticipationRecord, limits as store_limits};
@@ -313,6 +313,10 @@ pub struct CheckIn {
     pub territory: String,
     /// When the use happens, RFC 3339; now when absent.
     pub at: Option<String>,
+    /// The registered model (`mdl_…`) that will perform the use, if any: it must support the
+    /// use (`MODEL_USE_UNSUPPORTED`) and be cleared (`MODEL_NOT_CLEARED`); an unknown id is
+    /// `INPUT_NOT_FOUND`.
+    pub model: Option<String>,
 }
 
 /// What a reason is about: `{kind: recording|work|artist|model, id}`.
@@ -811,19 +815,48 @@ pub async fn get_participation(
 
 /// Whether an id could name a stored row at all. PostgreSQL refuses text with NUL bytes, so
 /// such ids are answered as "not found" without asking the database (never a 500).
-fn storable(id: &str) -> bool {
+pub(crate) fn storable(id: &str) -> bool {
     !id.contains('\0')
 }
 
 /// What the engine needs to decide about some inputs, loaded from the store.
-struct Views {
-    catalog: MemoryCatalog,
-    agreements: HashMap<String, Vec<Agreement>>,
-    participation: HashMap<String, Participation>,
+pub(crate) struct Views {
+    pub(crate) catalog: MemoryCatalog,
+    pub(crate) agreements: HashMap<String, Vec<Agreement>>,
+    pub(crate) participation: HashMap<String, Participation>,
+    /// The model the request names, when it exists.
+    pub(crate) models: HashMap<String, Model>,
 }
 
 impl Views {
-    async fn load(
+    /// Loads the views for `recordings`, `works` and `artist`, plus, when `model` is given,
+    /// the model and everything needed to judge its training items for `train`.
+    pub(crate) async fn load_with_model(
+        state: &AppState,
+        recordings: &[String],
+        works: &[String],
+        artist: Option<&str>,
+        model: Option<Model>,
+    ) -> Result<Self, ApiError> {
+        let Some(model) = model else {
+            return Self::load(state, recordings, works, artist).await;
+        };
+        let mut recordings = recordings.to_vec();
+        let mut works = works.to_vec();
+        if let TrainingSet::Items {
+            recordings: r,
+            works: w,
+        } = &model.training
+        {
+            recordings.extend(r.iter().cloned());
+            works.extend(w.iter().cloned());
+        }
+        let mut views = Self::load(state, &recordings, &works, artist).await?;
+        views.models.insert(model.id.clone(), model);
+        Ok(views)
+    }
+
+    pub(crate) async fn load(
         state: &AppState,
         recordings: &[String],
         works: &[String],
@@ -896,6 +929,7 @@ impl Views {
             catalog,
             agreements,
             participation,
+            models: HashMap::new(),
         })
     }
 
@@ -932,7 +966,22 @@ impl Views {
                 )
             })
             .collect();
-        serde_json::json!({"agreements": agreements, "participation": participation})
+        let models: BTreeMap<&String, serde_json::Value> = self
+            .models
+            .iter()
+            .map(|(id, m)| {
+                let training = match &m.training {
+                    TrainingSet::NoCatalogItems => serde_json::json!({"none": true}),
+                    TrainingSet::Items { recordings, works } => {
+                        serde_json::json!({"recordings": recordings, "works": works})
+                    }
+                };
+                let uses: Vec<&str> = m.uses.iter().map(|u| u.as_str()).collect();
+                (id, serde_json::json!({"uses": uses, "training": training}))
+            })
+            .collect();
+        serde_json::json!({"agreements": agreements, "participation": participation,
+            "models": models})
     }
 
     fn decide(&self, request: &UseRequest, table: &UseTable) -> Decision {
@@ -942,7 +991,7 @@ impl Views {
             &self.agreements,
             &self.participation,
             table,
-            &(),
+            &self.models,
         )
     }
 }
@@ -980,11 +1029,17 @@ pub async fn check(
     request.recordings = body.recordings;
     request.works = body.works;
     request.artist = body.artist;
-    let views = Views::load(
+    request.model = body.model;
+    let model = match request.model.as_deref().filter(|m| storable(m)) {
+        Some(m) => state.store.model(m).await?.map(|r| r.model),
+        None => None,
+    };
+    let views = Views::load_with_model(
         &state,
         &request.recordings,
         &request.works,
         request.artist.as_deref(),
+        model,
     )
     .await?;
     let mut out: CheckOut = views.decide(&request, &UseTable::default()).into();
@@ -995,6 +1050,7 @@ pub async fn check(
         "artist": request.artist,
         "territory": request.territory.as_str(),
         "at_ms": request.at_ms,
+        "model": request.model,
     });
     let mut decision_json = serde_json::to_value(&out).map_err(|e| ApiError::internal(&e))?;
     if let Some(map) = decision_json.as_object_mut() {

@@ -1,10 +1,10 @@
 //! The audit log and stored decisions.
 //!
-//! Every change the rights slice makes (agreement propose, accept, revoke; participation set)
-//! appends one entry in the same transaction as the change. Entries form a SHA-256 hash chain:
-//! each hash covers a canonical text of the entry and the previous entry's hash, so an edited,
-//! removed or reordered entry is found by [`Store::verify_audit`]. The SQL is in
-//! `backend_audit.rs`.
+//! Every change the rights slice makes (agreement propose, accept, revoke; participation set;
+//! model register, update) appends one entry in the same transaction as the change. Entries
+//! form a SHA-256 hash chain: each hash covers a canonical text of the entry and the previous
+//! entry's hash, so an edited, removed or reordered entry is found by [`Store::verify_audit`].
+//! The SQL is in `backend_audit.rs`.
 
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -29,7 +29,7 @@ pub struct AuditEntry {
     pub key_id: Option<String>,
     /// What was done, e.g. `agreement.accept`.
     pub action: String,
-    /// The kind of thing changed: `agreement` or `participation`.
+    /// The kind of thing changed: `agreement`, `participation` or `model`.
     pub subject_kind: String,
     /// Its id.
     pub subject_id: String,

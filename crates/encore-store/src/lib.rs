@@ -9,10 +9,12 @@
 mod audit;
 mod backend;
 mod backend_audit;
+mod backend_models;
 mod backend_rights;
 mod catalog;
 mod import;
 mod keys;
+mod models;
 mod records;
 mod rights;
 
@@ -29,6 +31,7 @@ pub use import::{
     ImportBatch, ImportOutcome, ImportParty, ImportRecording, ImportRowError, ImportWork, Importer,
 };
 pub use keys::{ApiKey, CreatedKey, NewKey};
+pub use models::ModelRecord;
 pub use records::*;
 pub use rights::{AgreementRecord, ParticipationRecord};
 
