@@ -33,9 +33,9 @@ pub struct AuditEntryOut {
     pub at_ms: i64,
     /// The key that made the change.
     pub key_id: Option<String>,
-    /// e.g. `agreement.propose`, `agreement.accept`, `agreement.revoke`, `participation.set`.
+    /// e.g. `agreement.propose`, `agreement.revoke`, `participation.set`, `participation.delegate`, `use_table.set`.
     pub action: String,
-    /// `agreement` or `participation`.
+    /// `agreement`, `participation`, `model` or `use_table`.
     pub subject_kind: String,
     /// The agreement or party id.
     pub subject_id: String,

@@ -11,6 +11,7 @@ pub mod keys;
 pub mod models;
 mod ops;
 pub mod rights;
+pub mod use_table;
 pub mod wire;
 
 use std::sync::{Arc, OnceLock};
@@ -173,6 +174,8 @@ fn api(config: &ApiConfig) -> (Router<AppState>, utoipa::openapi::OpenApi) {
             rights::put_participation,
             rights::get_participation
         ))
+        .routes(routes!(rights::put_delegates))
+        .routes(routes!(use_table::get_use_table, use_table::put_use_table))
         .routes(routes!(models::create_model, models::list_models))
         .routes(routes!(models::get_model))
         .routes(routes!(rights::check))

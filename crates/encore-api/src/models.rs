@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use encore_core::rights::{Model, TrainingSet, UseTable, model_clearance};
+use encore_core::rights::{Model, TrainingSet, model_clearance};
 use encore_core::{Territory, UseType};
 use encore_store::{ModelRecord, limits as store_limits};
 use serde::{Deserialize, Serialize};
@@ -186,6 +186,7 @@ async fn model_out(state: &AppState, record: ModelRecord) -> Result<ModelOut, Ap
         TrainingSet::Items { recordings, works } => (recordings.clone(), works.clone()),
     };
     let views = Views::load(state, &recordings, &works, None).await?;
+    let table = state.store.use_table().await?;
     let decision = model_clearance(
         &record.model,
         Territory::world(),
@@ -193,7 +194,7 @@ async fn model_out(state: &AppState, record: ModelRecord) -> Result<ModelOut, Ap
         &views.catalog,
         &views.agreements,
         &views.participation,
-        &UseTable::default(),
+        &table,
     );
     let cleared = decision.allowed;
     let reasons = (!cleared).then(|| CheckOut::from(decision).reasons);

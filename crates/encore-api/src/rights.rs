@@ -753,7 +753,8 @@ fn participation_from(body: &ParticipationIn) -> Result<Participation, ApiError>
 }
 
 /// Set a person's participation: per use, `allow`, `deny` or `approve`, with per-item
-/// exceptions. Only that person's artist key (or an operator) may change it.
+/// exceptions. Only that person's artist key, a partner key acting for a party they delegated
+/// to, or an operator may change it.
 #[utoipa::path(put, path = "/v1/parties/{id}/participation", tag = "rights", params(("id" = String, Path)),
     request_body = ParticipationIn,
     responses((status = 200, body = ParticipationOut), (status = 403, body = Problem), (status = 404, body = Problem),
@@ -771,9 +772,16 @@ pub async fn put_participation(
     };
     let party = party.ok_or_else(|| ApiError::not_found("party"))?;
     let own_artist_key = caller.role() == Role::Artist && caller.acts_for(&party.id);
-    if !(caller.is_admin() || own_artist_key) {
+    let delegate = caller.role() == Role::Partner
+        && state
+            .store
+            .participation_delegates(&party.id)
+            .await?
+            .iter()
+            .any(|d| caller.acts_for(d));
+    if !(caller.is_admin() || own_artist_key || delegate) {
         return Err(ApiError::forbidden(
-            "only the person's own artist key, or an operator, may change their participation",
+            "only the person's own artist key, a partner they delegated to, or an operator, may change their participation",
         ));
     }
     if party.fields.kind != encore_core::PartyKind::Person {
@@ -788,6 +796,67 @@ pub async fn put_participation(
         .set_participation(&id, &participation, Some(&caller.key.id))
         .await?;
     Ok(axum::Json(ParticipationOut::new(id, Some(record))))
+}
+
+/// Most partners one person may delegate participation changes to.
+pub const DELEGATES_MAX: usize = 100;
+
+/// The partner parties (organisations) a person lets change their participation.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DelegatesWire {
+    /// Organisation party ids; replaces the whole set (empty removes every delegate).
+    pub partners: Vec<String>,
+}
+
+/// Replace the partners a person delegates participation changes to (that person's artist key
+/// or an operator). Logged as `participation.delegate`.
+#[utoipa::path(put, path = "/v1/parties/{id}/participation/delegates", tag = "rights", params(("id" = String, Path)),
+    request_body = DelegatesWire,
+    responses((status = 200, body = DelegatesWire), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 422, body = Problem)), security(("api_key" = [])))]
+pub async fn put_delegates(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Json(body): Json<DelegatesWire>,
+) -> Result<axum::Json<DelegatesWire>, ApiError> {
+    let party = if storable(&id) {
+        state.store.party(&id).await?
+    } else {
+        None
+    };
+    let party = party.ok_or_else(|| ApiError::not_found("party"))?;
+    let own_artist_key = caller.role() == Role::Artist && caller.acts_for(&party.id);
+    if !(caller.is_admin() || own_artist_key) {
+        return Err(ApiError::forbidden(
+            "only the person's own artist key, or an operator, may choose their delegates",
+        ));
+    }
+    if party.fields.kind != encore_core::PartyKind::Person {
+        return Err(ApiError::field(
+            "id",
+            "participation is set by people, not organisations",
+        ));
+    }
+    let mut f = Fields::default();
+    if body.partners.len() > DELEGATES_MAX {
+        f.fail(
+            "partners",
+            format!("must list at most {DELEGATES_MAX} partners"),
+        );
+    }
+    for (i, p) in body.partners.iter().enumerate() {
+        if !storable(p) {
+            f.fail(format!("partners[{i}]"), format!("no party has id '{p}'"));
+        }
+    }
+    f.finish()?;
+    let partners = state
+        .store
+        .set_participation_delegates(&id, &body.partners, Some(&caller.key.id))
+        .await?;
+    Ok(axum::Json(DelegatesWire { partners }))
 }
 
 /// A person's participation (operators and the person's keys).
@@ -1042,7 +1111,8 @@ pub async fn check(
         model,
     )
     .await?;
-    let mut out: CheckOut = views.decide(&request, &UseTable::default()).into();
+    let table = state.store.use_table().await?;
+    let mut out: CheckOut = views.decide(&request, &table).into();
     let request_json = serde_json::json!({
         "use": request.use_type.as_str(),
         "recordings": request.recordings,
@@ -1052,6 +1122,8 @@ pub async fn check(
         "at_ms": request.at_ms,
         "model": request.model,
     });
+    let mut snapshot = views.snapshot(request.use_type);
+    snapshot["use_rule"] = crate::use_table::rule_json(table.rule(request.use_type));
     let mut decision_json = serde_json::to_value(&out).map_err(|e| ApiError::internal(&e))?;
     if let Some(map) = decision_json.as_object_mut() {
         map.remove("id");
@@ -1062,7 +1134,7 @@ pub async fn check(
             &caller.key.id,
             &request_json.to_string(),
             &decision_json.to_string(),
-            &views.snapshot(request.use_type).to_string(),
+            &snapshot.to_string(),
         )
         .await?;
     Ok(axum::Json(out))
@@ -1092,7 +1164,7 @@ pub async fn recording_uses(
     }
     let recordings = [id.clone()];
     let views = Views::load(&state, &recordings, &[], None).await?;
-    let table = UseTable::default();
+    let table = state.store.use_table().await?;
     let now = crate::now_ms();
     let uses = UseType::ALL
         .into_iter()

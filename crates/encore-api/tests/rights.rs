@@ -457,3 +457,157 @@ story!(the_uses_page_lists_remix_after_consent, |app| {
         .await
         .problem(404, None);
 });
+
+story!(a_person_delegates_participation_to_a_partner, |app| {
+    let w = world(&app).await;
+    let other = app.party("Elsewhere Management", "organisation").await;
+    let manager = app.party("Quinn Management", "organisation").await;
+    let manager_key = app.key("partner", &[&manager]).await;
+    let other_key = app.key("partner", &[&other]).await;
+    let path = format!("/v1/parties/{}/participation", w.artist);
+    let set = |key: String| {
+        let app = &app;
+        let path = path.clone();
+        async move {
+            app.call(
+                reqwest::Method::PUT,
+                &path,
+                Some(&key),
+                Some(json!({"uses": {"remix": "allow"}})),
+            )
+            .await
+        }
+    };
+    let delegate = |key: String, body: Value| {
+        let app = &app;
+        let path = format!("{path}/delegates");
+        async move {
+            app.call(reqwest::Method::PUT, &path, Some(&key), Some(body))
+                .await
+        }
+    };
+
+    // Before delegation a partner may not change it.
+    set(manager_key.clone()).await.problem(403, None);
+
+    // Only the person (or an operator) chooses delegates, and only organisations qualify.
+    delegate(manager_key.clone(), json!({"partners": [manager]}))
+        .await
+        .problem(403, None);
+    delegate(
+        w.artist_key.clone(),
+        json!({"partners": [manager, w.writer]}),
+    )
+    .await
+    .problem(422, Some("partners[1]"));
+    delegate(w.artist_key.clone(), json!({"partners": ["par_nope"]}))
+        .await
+        .problem(422, Some("partners[0]"));
+    let done = delegate(w.artist_key.clone(), json!({"partners": [manager]})).await;
+    assert_eq!(done.ok(200)["partners"], json!([manager]));
+
+    // Now the delegate may; a different partner still may not.
+    let changed = set(manager_key.clone()).await;
+    assert_eq!(changed.ok(200)["uses"]["remix"], "allow");
+    set(other_key.clone()).await.problem(403, None);
+
+    // The delegation is in the audit log, readable by the delegate.
+    let log = app.get("/v1/audit", &manager_key).await;
+    let log = log.ok(200).clone();
+    let entry = log["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["action"] == "participation.delegate")
+        .cloned()
+        .unwrap_or_else(|| panic!("no delegation entry in {log}"));
+    assert_eq!(entry["after"]["partners"], json!([manager]), "{entry}");
+
+    // Removing the delegation takes the right away again.
+    delegate(w.artist_key.clone(), json!({"partners": []}))
+        .await
+        .ok(200);
+    set(manager_key).await.problem(403, None);
+});
+
+story!(the_use_table_is_operator_data, |app| {
+    let w = world(&app).await;
+    agree(
+        &app,
+        &w.publisher,
+        &w.publisher_key,
+        json!({"uses": ["cover"], "rates": {}}),
+    )
+    .await;
+    participate(&app, &w.writer, &w.writer_key, json!({"cover": "allow"})).await;
+    let fan = app.key("fan", &[]).await;
+    let cover = json!({"use": "cover", "recordings": [w.recording], "territory": "US"});
+
+    // By default a cover needs the publisher and writers only.
+    let d = check(&app, &fan, cover.clone()).await;
+    assert_eq!(d["allowed"], true, "{d}");
+    let table = app.get("/v1/use-table", &fan).await.ok(200).clone();
+    assert_eq!(table["uses"]["cover"]["artists"], "none", "{table}");
+    assert_eq!(table["uses"].as_object().unwrap().len(), 7, "{table}");
+
+    // Only operators change it, and every row is checked.
+    let put = |key: String, body: Value| {
+        let app = &app;
+        async move {
+            app.call(
+                reqwest::Method::PUT,
+                "/v1/use-table",
+                Some(&key),
+                Some(body),
+            )
+            .await
+        }
+    };
+    let mut changed = table.clone();
+    changed["uses"]["cover"]["artists"] = json!("main");
+    put(w.label_key.clone(), changed.clone())
+        .await
+        .problem(403, None);
+    let mut bad = changed.clone();
+    bad["uses"]["remix"]["artists"] = json!("voiced");
+    bad["uses"]["mashup"]["min_inputs"] = json!(11);
+    bad["uses"].as_object_mut().unwrap().remove("train");
+    bad["uses"]["karaoke"] = changed["uses"]["remix"].clone();
+    let refused = put(app.admin.clone(), bad).await;
+    for field in [
+        "uses.remix.artists",
+        "uses.mashup.min_inputs",
+        "uses.train",
+        "uses.karaoke",
+    ] {
+        refused.problem(422, Some(field));
+    }
+    let unchanged = app.get("/v1/use-table", &fan).await;
+    assert_eq!(unchanged.ok(200)["uses"]["cover"]["artists"], "none");
+
+    // Making covers need the main artists' participation changes the check's reasons.
+    let stored = put(app.admin.clone(), changed).await;
+    assert_eq!(stored.ok(200)["uses"]["cover"]["artists"], "main");
+    let d = check(&app, &fan, cover.clone()).await;
+    assert_eq!(d["allowed"], false, "{d}");
+    assert_eq!(
+        reasons(&d),
+        vec![("PARTICIPATION_MISSING".to_owned(), w.artist.clone())],
+        "{d}"
+    );
+    participate(&app, &w.artist, &w.artist_key, json!({"cover": "allow"})).await;
+    let d = check(&app, &fan, cover).await;
+    assert_eq!(d["allowed"], true, "{d}");
+
+    // The change is audited with the table before and after.
+    let log = app.get("/v1/audit", &app.admin).await.ok(200).clone();
+    let entry = log["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["action"] == "use_table.set")
+        .cloned()
+        .unwrap_or_else(|| panic!("no use table entry in {log}"));
+    assert_eq!(entry["before"]["cover"]["artists"], "none", "{entry}");
+    assert_eq!(entry["after"]["cover"]["artists"], "main", "{entry}");
+});

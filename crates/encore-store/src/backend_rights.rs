@@ -238,6 +238,131 @@ macro_rules! backend_rights {
                 }
                 query.fetch_all(p).await?.iter().map(participation_from_row).collect()
             }
+
+            // ---------- delegation ----------
+
+            async fn delegates_in(c: &mut Conn, party: &str) -> Result<Vec<String>, StoreError> {
+                let rows = sqlx::query(
+                    "SELECT partner_id FROM participation_delegates WHERE party_id = $1 ORDER BY partner_id",
+                )
+                .bind(party)
+                .fetch_all(&mut *c)
+                .await?;
+                rows.iter().map(|r| Ok(r.try_get("partner_id")?)).collect()
+            }
+
+            pub async fn get_delegates(p: &P, party: &str) -> Result<Vec<String>, StoreError> {
+                let mut c = p.acquire().await?;
+                delegates_in(&mut c, party).await
+            }
+
+            /// Replaces the partners `party` delegates participation changes to, and logs the
+            /// change, in one transaction. Every partner must be an organisation party.
+            pub async fn replace_delegates(
+                p: &P,
+                party: &str,
+                partners: &[String],
+                by: Option<&str>,
+            ) -> Result<(), StoreError> {
+                let mut tx = p.begin_with(BEGIN_WRITE).await?;
+                if !party_exists(&mut tx, party).await? {
+                    return Err(StoreError::NotFound { what: "party" });
+                }
+                for (i, partner) in partners.iter().enumerate() {
+                    let kind: Option<String> = sqlx::query_scalar("SELECT kind FROM parties WHERE id = $1")
+                        .bind(partner)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                    let problem = match kind.as_deref() {
+                        None => format!("no party has id '{partner}'"),
+                        Some("organisation") => continue,
+                        Some(_) => format!("'{partner}' is a person; delegates are partner organisations"),
+                    };
+                    return Err(StoreError::Invalid { field: format!("partners[{i}]"), message: problem });
+                }
+                let before = delegates_in(&mut tx, party).await?;
+                sqlx::query("DELETE FROM participation_delegates WHERE party_id = $1")
+                    .bind(party)
+                    .execute(&mut *tx)
+                    .await?;
+                for partner in partners {
+                    sqlx::query(
+                        "INSERT INTO participation_delegates (party_id, partner_id) VALUES ($1, $2) \
+                         ON CONFLICT (party_id, partner_id) DO NOTHING",
+                    )
+                    .bind(party)
+                    .bind(partner)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                let after = delegates_in(&mut tx, party).await?;
+                let mut parties: Vec<&str> = vec![party];
+                for id in before.iter().chain(&after) {
+                    if !parties.contains(&id.as_str()) {
+                        parties.push(id);
+                    }
+                }
+                append(&mut tx, &NewAudit {
+                    key_id: by,
+                    action: "participation.delegate",
+                    subject_kind: "participation",
+                    subject_id: party,
+                    parties: &parties,
+                    before: Some(serde_json::json!({"party": party, "partners": before}).to_string()),
+                    after: serde_json::json!({"party": party, "partners": after}).to_string(),
+                })
+                .await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            // ---------- the use table ----------
+
+            async fn use_table_in(c: &mut Conn) -> Result<Option<String>, StoreError> {
+                let doc = sqlx::query_scalar("SELECT document FROM use_table WHERE id = 1")
+                    .fetch_optional(&mut *c)
+                    .await?;
+                Ok(doc)
+            }
+
+            pub async fn get_use_table(p: &P) -> Result<Option<String>, StoreError> {
+                let mut c = p.acquire().await?;
+                use_table_in(&mut c).await
+            }
+
+            /// Replaces the stored use table and logs the change (before: the stored table,
+            /// or `default` when none was stored), in one transaction.
+            pub async fn replace_use_table(
+                p: &P,
+                document: &str,
+                default: &str,
+                by: Option<&str>,
+            ) -> Result<(), StoreError> {
+                let mut tx = p.begin_with(BEGIN_WRITE).await?;
+                let before = use_table_in(&mut tx).await?.unwrap_or_else(|| default.to_owned());
+                sqlx::query(
+                    "INSERT INTO use_table (id, document, updated_by, updated_at_ms) VALUES (1, $1, $2, $3) \
+                     ON CONFLICT (id) DO UPDATE SET document = excluded.document, \
+                     updated_by = excluded.updated_by, updated_at_ms = excluded.updated_at_ms",
+                )
+                .bind(document)
+                .bind(by)
+                .bind(now_ms())
+                .execute(&mut *tx)
+                .await?;
+                append(&mut tx, &NewAudit {
+                    key_id: by,
+                    action: "use_table.set",
+                    subject_kind: "use_table",
+                    subject_id: "use_table",
+                    parties: &[],
+                    before: Some(before),
+                    after: document.to_owned(),
+                })
+                .await?;
+                tx.commit().await?;
+                Ok(())
+            }
         }
     };
 }

@@ -7,7 +7,8 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use encore_core::rights::{
-    Agreement, AgreementStatus, Choice, OnRevocation, Participation, Scope, Territories, UseRates,
+    Agreement, AgreementStatus, ArtistRule, Choice, OnRevocation, Participation, Scope,
+    Territories, UseRates, UseRule, UseTable,
 };
 use encore_core::{Currency, Money, Territory, UseType};
 use serde_json::{Map, Value, json};
@@ -276,6 +277,71 @@ impl ParticipationRow {
     }
 }
 
+/// The use table as JSON text: per use type, who must agree.
+pub(crate) fn use_table_to_text(t: &UseTable) -> String {
+    let mut rows = Map::new();
+    for (u, r) in t.rows() {
+        let artists = match r.artists {
+            ArtistRule::NotRequired => "none",
+            ArtistRule::MainArtists => "main",
+            ArtistRule::VoicedArtist => "voiced",
+        };
+        rows.insert(
+            u.as_str().to_owned(),
+            json!({"master_owners": r.master_owners, "publishing_owners": r.publishing_owners,
+                   "artists": artists, "writers": r.writers, "min_inputs": r.min_inputs}),
+        );
+    }
+    Value::Object(rows).to_string()
+}
+
+fn use_table_from_text(text: &str) -> Result<UseTable, String> {
+    let doc: Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
+    let mut error = None;
+    let table = UseTable::from_fn(|u| {
+        let row = &doc[u.as_str()];
+        let flag = |k: &str| row[k].as_bool();
+        let artists = match row["artists"].as_str() {
+            Some("none") => Some(ArtistRule::NotRequired),
+            Some("main") => Some(ArtistRule::MainArtists),
+            Some("voiced") => Some(ArtistRule::VoicedArtist),
+            _ => None,
+        };
+        let min_inputs = row["min_inputs"]
+            .as_u64()
+            .and_then(|n| u8::try_from(n).ok());
+        match (
+            flag("master_owners"),
+            flag("publishing_owners"),
+            artists,
+            flag("writers"),
+            min_inputs,
+        ) {
+            (
+                Some(master_owners),
+                Some(publishing_owners),
+                Some(artists),
+                Some(writers),
+                Some(min_inputs),
+            ) => UseRule {
+                master_owners,
+                publishing_owners,
+                artists,
+                writers,
+                min_inputs,
+            },
+            _ => {
+                error = Some(format!("row '{}' is incomplete", u.as_str()));
+                UseRule::everyone(1)
+            }
+        }
+    });
+    match error {
+        Some(e) => Err(e),
+        None => Ok(table),
+    }
+}
+
 /// Calls the function of the same name in the rights backend module that matches the pool.
 macro_rules! dispatch_rights {
     ($self:expr, $f:ident ( $($arg:expr),* $(,)? )) => {
@@ -402,6 +468,44 @@ impl Store {
         row.map(ParticipationRow::into_record).transpose()
     }
 
+    /// Replaces the partner parties (organisations) that may change `party`'s participation;
+    /// returns the stored set, sorted. Logged as `participation.delegate`.
+    pub async fn set_participation_delegates(
+        &self,
+        party: &str,
+        partners: &[String],
+        by: Option<&str>,
+    ) -> Result<Vec<String>, StoreError> {
+        dispatch_rights!(self, replace_delegates(party, partners, by))?;
+        self.participation_delegates(party).await
+    }
+
+    /// The partner parties `party` delegated participation changes to, sorted.
+    pub async fn participation_delegates(&self, party: &str) -> Result<Vec<String>, StoreError> {
+        dispatch_rights!(self, get_delegates(party))
+    }
+
+    /// The use table decisions follow: the stored one, or `UseTable::default()` when the
+    /// operator never changed it.
+    pub async fn use_table(&self) -> Result<UseTable, StoreError> {
+        match dispatch_rights!(self, get_use_table())? {
+            Some(text) => use_table_from_text(&text).map_err(|e| corrupt("use table", e)),
+            None => Ok(UseTable::default()),
+        }
+    }
+
+    /// Replaces the use table, logged as `use_table.set` with the table before and after.
+    pub async fn set_use_table(
+        &self,
+        table: &UseTable,
+        by: Option<&str>,
+    ) -> Result<UseTable, StoreError> {
+        let text = use_table_to_text(table);
+        let default = use_table_to_text(&UseTable::default());
+        dispatch_rights!(self, replace_use_table(&text, &default, by))?;
+        self.use_table().await
+    }
+
     /// The participation of each of `parties` that set any.
     pub async fn participations(
         &self,
@@ -421,6 +525,15 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_use_table_round_trips() {
+        let mut t = UseTable::default();
+        t.set_rule(UseType::Cover, UseRule::everyone(2));
+        let back = use_table_from_text(&use_table_to_text(&t)).expect("parses");
+        assert_eq!(back, t);
+        assert!(use_table_from_text("{}").is_err());
+    }
 
     #[test]
     fn terms_and_participation_round_trip() {

@@ -408,3 +408,199 @@ async fn audit_verify_finds_edited_and_removed_entries_sqlite() {
 async fn audit_verify_finds_edited_and_removed_entries_postgres() {
     audit_verify_story(true).await;
 }
+
+/// One `encore serve` process on `env`'s database, its address read from its JSON logs.
+struct Server {
+    child: std::process::Child,
+    addr: String,
+}
+
+impl Server {
+    fn start(env: &Env) -> Server {
+        use std::io::{BufRead, BufReader};
+        let mut child = Command::new(env!("CARGO_BIN_EXE_encore"))
+            .args(["serve", "--bind", "127.0.0.1:0"])
+            .current_dir(env.dir.path())
+            .env("ENCORE_DATABASE_URL", &env.url)
+            .env("ENCORE_DATA_DIR", env.dir.path().join("data"))
+            .env("ENCORE_LOG_FORMAT", "json")
+            .env_remove("ENCORE_CONFIG")
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("start encore serve");
+        let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
+        let addr = loop {
+            let line = lines
+                .next()
+                .expect("encore serve exited before listening")
+                .expect("read");
+            let log: serde_json::Value = serde_json::from_str(&line).expect("logs are JSON lines");
+            if let Some(addr) = log["fields"]["addr"].as_str() {
+                break addr.to_owned();
+            }
+        };
+        // Keep draining the logs so the process never blocks on a full pipe.
+        std::thread::spawn(move || lines.map_while(Result::ok).for_each(drop));
+        Server { child, addr }
+    }
+
+    async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        key: &str,
+        body: serde_json::Value,
+    ) -> (u16, serde_json::Value) {
+        let resp = reqwest::Client::new()
+            .request(method, format!("http://{}{path}", self.addr))
+            .bearer_auth(key)
+            .json(&body)
+            .send()
+            .await
+            .expect("request");
+        let status = resp.status().as_u16();
+        let body = resp.json().await.unwrap_or(serde_json::Value::Null);
+        (status, body)
+    }
+
+    async fn post(&self, path: &str, key: &str, body: serde_json::Value) -> serde_json::Value {
+        let (status, body) = self.send(reqwest::Method::POST, path, key, body).await;
+        assert!((200..300).contains(&status), "POST {path}: {status} {body}");
+        body
+    }
+
+    fn stop(mut self) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(status.success());
+        let exit = self.child.wait().expect("wait");
+        assert!(exit.success(), "encore serve exited with {exit}");
+    }
+}
+
+#[tokio::test]
+async fn revocation_through_one_replica_is_honoured_by_the_next_check_on_another_postgres() {
+    use serde_json::json;
+    let Some(env) = Env::new(true).await else {
+        return;
+    };
+    let out = env.run(&["migrate"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let out = env.run(&["keys", "create", "--role", "admin", "--name", "operator"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let admin = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+
+    let a = Server::start(&env);
+    let b = Server::start(&env);
+    let id = |v: serde_json::Value| v["id"].as_str().expect("id").to_owned();
+    let label = id(a
+        .post(
+            "/v1/parties",
+            &admin,
+            json!({"name": "Northern Lights Records", "kind": "organisation"}),
+        )
+        .await);
+    let artist = id(a
+        .post(
+            "/v1/parties",
+            &admin,
+            json!({"name": "Mara Quinn", "kind": "person"}),
+        )
+        .await);
+    let work = id(a
+        .post(
+            "/v1/works",
+            &admin,
+            json!({"title": "Night Drive", "writers": [artist],
+                   "splits": [{"party": label, "share_ppm": 1000000}]}),
+        )
+        .await);
+    let recording = id(a
+        .post(
+            "/v1/recordings",
+            &admin,
+            json!({"isrc": "USRC17607839", "title": "Night Drive", "artists": [artist], "works": [work],
+                   "splits": [{"party": label, "share_ppm": 1000000}]}),
+        )
+        .await);
+    let secret = |v: serde_json::Value| v["secret"].as_str().expect("secret").to_owned();
+    let label_key = secret(
+        a.post(
+            "/v1/keys",
+            &admin,
+            json!({"role": "partner", "parties": [label], "name": "label"}),
+        )
+        .await,
+    );
+    let artist_key = secret(
+        a.post(
+            "/v1/keys",
+            &admin,
+            json!({"role": "artist", "parties": [artist], "name": "artist"}),
+        )
+        .await,
+    );
+    let fan = secret(
+        a.post(
+            "/v1/keys",
+            &admin,
+            json!({"role": "fan", "parties": [], "name": "fan"}),
+        )
+        .await,
+    );
+    let agreement = id(a
+        .post(
+            "/v1/agreements",
+            &admin,
+            json!({"licensor": label, "scope": {"kind": "all"}, "uses": ["remix"],
+                   "territories": {"world": true}, "starts_at": "2020-01-01T00:00:00Z"}),
+        )
+        .await);
+    a.post(
+        &format!("/v1/agreements/{agreement}/accept"),
+        &label_key,
+        json!({}),
+    )
+    .await;
+    let (status, body) = a
+        .send(
+            reqwest::Method::PUT,
+            &format!("/v1/parties/{artist}/participation"),
+            &artist_key,
+            json!({"uses": {"remix": "allow"}}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+
+    let remix = json!({"use": "remix", "recordings": [recording], "territory": "US"});
+    let d = b.post("/v1/rights/check", &fan, remix.clone()).await;
+    assert_eq!(d["allowed"], true, "{d}");
+
+    let revoked = a
+        .post(
+            &format!("/v1/agreements/{agreement}/revoke"),
+            &label_key,
+            json!({}),
+        )
+        .await;
+    assert_eq!(revoked["status"], "revoked", "{revoked}");
+    // The very next check on the other process sees it: no cache stands between them.
+    let d = b.post("/v1/rights/check", &fan, remix).await;
+    assert_eq!(d["allowed"], false, "{d}");
+    let codes: Vec<&str> = d["reasons"]
+        .as_array()
+        .expect("reasons")
+        .iter()
+        .filter_map(|r| r["code"].as_str())
+        .collect();
+    // One reason for the recording and one for its work, both the label's revoked agreement.
+    assert_eq!(codes, ["AGREEMENT_REVOKED", "AGREEMENT_REVOKED"], "{d}");
+    assert_eq!(d["reasons"][0]["agreement"], agreement.as_str(), "{d}");
+    assert_eq!(d["reasons"][0]["party"], label.as_str(), "{d}");
+
+    a.stop();
+    b.stop();
+    env.drop_db().await;
+}
