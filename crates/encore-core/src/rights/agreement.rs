@@ -234,6 +234,68 @@ impl Agreement {
 pub trait AgreementView {
     /// Every agreement (in any status) whose licensor is `licensor`; empty if none.
     fn by_licensor(&self, licensor: &str) -> &[Agreement];
+
+    /// Agreements of `licensor` that may cover recording `recording`: at least every one
+    /// whose scope includes it, in any order; others may be included (the engine re-checks
+    /// scope). The default is every agreement of the licensor.
+    fn for_recording(&self, licensor: &str, recording: &str) -> Candidates<'_> {
+        let _ = recording;
+        Candidates::all(self.by_licensor(licensor))
+    }
+
+    /// Agreements of `licensor` that may cover work `work`, as [`AgreementView::for_recording`].
+    fn for_work(&self, licensor: &str, work: &str) -> Candidates<'_> {
+        let _ = work;
+        Candidates::all(self.by_licensor(licensor))
+    }
+}
+
+/// Agreements that may cover an item, borrowed from an [`AgreementView`].
+#[derive(Clone, Debug)]
+pub struct Candidates<'a> {
+    agreements: &'a [Agreement],
+    /// Indices into `agreements`; `None` means all of them, in order.
+    picks: Option<(&'a [u32], &'a [u32])>,
+    next: usize,
+}
+
+impl<'a> Candidates<'a> {
+    /// Every agreement in `agreements`.
+    pub fn all(agreements: &'a [Agreement]) -> Self {
+        Self {
+            agreements,
+            picks: None,
+            next: 0,
+        }
+    }
+
+    /// The agreements at positions `first` then `second` of `agreements`.
+    fn picked(agreements: &'a [Agreement], first: &'a [u32], second: &'a [u32]) -> Self {
+        Self {
+            agreements,
+            picks: Some((first, second)),
+            next: 0,
+        }
+    }
+}
+
+impl<'a> Iterator for Candidates<'a> {
+    type Item = &'a Agreement;
+
+    fn next(&mut self) -> Option<&'a Agreement> {
+        let i = self.next;
+        self.next += 1;
+        match self.picks {
+            None => self.agreements.get(i),
+            Some((first, second)) => {
+                let at = match first.get(i) {
+                    Some(&at) => at,
+                    None => *second.get(i - first.len())?,
+                };
+                self.agreements.get(at as usize)
+            }
+        }
+    }
 }
 
 impl AgreementView for HashMap<PartyId, Vec<Agreement>> {
@@ -242,10 +304,56 @@ impl AgreementView for HashMap<PartyId, Vec<Agreement>> {
     }
 }
 
-/// Agreements grouped by licensor, with an id index for updates and revocation.
+/// One licensor's agreements, with which of them apply to everything and which list items.
+#[derive(Clone, Debug, Default)]
+struct Licensed {
+    list: Vec<Agreement>,
+    /// Positions in `list` of catalogue-wide agreements.
+    general: Vec<u32>,
+    /// Positions in `list` of the agreements listing each recording.
+    recordings: HashMap<RecordingId, Vec<u32>>,
+    /// Positions in `list` of the agreements listing each work.
+    works: HashMap<WorkId, Vec<u32>>,
+}
+
+impl Licensed {
+    fn index(&mut self, at: usize) {
+        let pos = u32::try_from(at).expect("fewer than 2^32 agreements per licensor");
+        match &self.list[at].scope {
+            Scope::AllWhereLicensorHoldsShares => self.general.push(pos),
+            Scope::Recordings(set) => {
+                for r in set {
+                    self.recordings.entry(r.clone()).or_default().push(pos);
+                }
+            }
+            Scope::Works(set) => {
+                for w in set {
+                    self.works.entry(w.clone()).or_default().push(pos);
+                }
+            }
+        }
+    }
+
+    fn reindex(&mut self) {
+        self.general.clear();
+        self.recordings.clear();
+        self.works.clear();
+        for at in 0..self.list.len() {
+            self.index(at);
+        }
+    }
+
+    fn for_item<'a>(&'a self, map: &'a HashMap<String, Vec<u32>>, id: &str) -> Candidates<'a> {
+        let listed = map.get(id).map_or(&[][..], Vec::as_slice);
+        Candidates::picked(&self.list, &self.general, listed)
+    }
+}
+
+/// Agreements grouped by licensor, with an id index for updates and revocation, and per
+/// licensor an index from listed item to the agreements listing it.
 #[derive(Clone, Debug, Default)]
 pub struct AgreementIndex {
-    by_licensor: HashMap<PartyId, Vec<Agreement>>,
+    by_licensor: HashMap<PartyId, Licensed>,
     licensor_of: HashMap<AgreementId, PartyId>,
 }
 
@@ -260,20 +368,24 @@ impl AgreementIndex {
         self.remove(&agreement.id);
         self.licensor_of
             .insert(agreement.id.clone(), agreement.licensor.clone());
-        self.by_licensor
+        let licensed = self
+            .by_licensor
             .entry(agreement.licensor.clone())
-            .or_default()
-            .push(agreement);
+            .or_default();
+        licensed.list.push(agreement);
+        licensed.index(licensed.list.len() - 1);
     }
 
     /// Removes an agreement by id, returning it.
     pub fn remove(&mut self, id: &str) -> Option<Agreement> {
         let licensor = self.licensor_of.remove(id)?;
-        let list = self.by_licensor.get_mut(&licensor)?;
-        let index = list.iter().position(|a| a.id == id)?;
-        let removed = list.swap_remove(index);
-        if list.is_empty() {
+        let licensed = self.by_licensor.get_mut(&licensor)?;
+        let index = licensed.list.iter().position(|a| a.id == id)?;
+        let removed = licensed.list.swap_remove(index);
+        if licensed.list.is_empty() {
             self.by_licensor.remove(&licensor);
+        } else {
+            licensed.reindex();
         }
         Some(removed)
     }
@@ -281,7 +393,11 @@ impl AgreementIndex {
     /// The agreement with this id.
     pub fn get(&self, id: &str) -> Option<&Agreement> {
         let licensor = self.licensor_of.get(id)?;
-        self.by_licensor.get(licensor)?.iter().find(|a| a.id == id)
+        self.by_licensor
+            .get(licensor)?
+            .list
+            .iter()
+            .find(|a| a.id == id)
     }
 
     /// Revokes an accepted agreement from `at_ms`; returns whether anything changed.
@@ -294,7 +410,7 @@ impl AgreementIndex {
         let found = self
             .by_licensor
             .get_mut(licensor)
-            .and_then(|list| list.iter_mut().find(|a| a.id == id));
+            .and_then(|l| l.list.iter_mut().find(|a| a.id == id));
         match found {
             Some(a) if a.status == AgreementStatus::Accepted => {
                 a.status = AgreementStatus::Revoked { at_ms };
@@ -316,13 +432,29 @@ impl AgreementIndex {
 
     /// Every agreement, grouped by licensor in no particular order.
     pub fn iter(&self) -> impl Iterator<Item = &Agreement> {
-        self.by_licensor.values().flatten()
+        self.by_licensor.values().flat_map(|l| &l.list)
     }
 }
 
 impl AgreementView for AgreementIndex {
     fn by_licensor(&self, licensor: &str) -> &[Agreement] {
-        self.by_licensor.get(licensor).map_or(&[], Vec::as_slice)
+        self.by_licensor
+            .get(licensor)
+            .map_or(&[], |l| l.list.as_slice())
+    }
+
+    fn for_recording(&self, licensor: &str, recording: &str) -> Candidates<'_> {
+        match self.by_licensor.get(licensor) {
+            Some(l) => l.for_item(&l.recordings, recording),
+            None => Candidates::all(&[]),
+        }
+    }
+
+    fn for_work(&self, licensor: &str, work: &str) -> Candidates<'_> {
+        match self.by_licensor.get(licensor) {
+            Some(l) => l.for_item(&l.works, work),
+            None => Candidates::all(&[]),
+        }
     }
 }
 

@@ -371,11 +371,14 @@ where
 
     /// An owner consents if any agreement it granted licenses this use of `item` now, here.
     fn owner(&self, party: &str, item: ItemRef<'_>, at: At<'_>, out: &mut Out) {
-        let agreements = self.agreements.by_licensor(party);
+        let candidates = match item {
+            ItemRef::Recording(id) => self.agreements.for_recording(party, id),
+            ItemRef::Work(id) => self.agreements.for_work(party, id),
+        };
         let mut considered = false;
         let mut licensed = false;
         let mut needs_approval = false;
-        for a in agreements {
+        for a in candidates {
             if let Some(failures) = a.assess(item, self.use_type, self.territory, self.at_ms) {
                 considered = true;
                 if failures.none() {
@@ -395,7 +398,9 @@ where
             out.deny(|| at.reason(ReasonCode::NoAgreement, Some(party), None));
             return;
         }
-        // Rare path: say what is wrong with each agreement that could have applied.
+        // Rare path: say what is wrong with each agreement that could have applied, in the
+        // licensor's order.
+        let agreements = self.agreements.by_licensor(party);
         const CODES: [(u8, ReasonCode); 4] = [
             (Failures::REVOKED, ReasonCode::AgreementRevoked),
             (Failures::OUTSIDE_WINDOW, ReasonCode::OutsideWindow),

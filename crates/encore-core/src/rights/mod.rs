@@ -17,8 +17,8 @@ mod participation;
 mod table;
 
 pub use agreement::{
-    Agreement, AgreementError, AgreementIndex, AgreementStatus, AgreementView, OnRevocation, Scope,
-    Territories, UseRates,
+    Agreement, AgreementError, AgreementIndex, AgreementStatus, AgreementView, Candidates,
+    OnRevocation, Scope, Territories, UseRates,
 };
 pub use catalog::{CatalogView, MemoryCatalog, RecordingRights, WorkRights};
 pub use decision::{Decision, Input, Item, Reason, ReasonCode, UseRequest};
