@@ -28,6 +28,9 @@ fn text(fields: &mut Fields, field: &str, value: &str) -> Option<String> {
     if trimmed.is_empty() {
         fields.fail(field, "must not be empty");
         None
+    } else if trimmed.contains('\0') {
+        fields.fail(field, "must not contain a NUL character");
+        None
     } else if trimmed.chars().count() > TEXT_CHARS_MAX {
         fields.fail(
             field,
@@ -42,8 +45,11 @@ fn text(fields: &mut Fields, field: &str, value: &str) -> Option<String> {
 fn ext_ref(fields: &mut Fields, value: Option<&str>) -> Option<Option<String>> {
     match value.map(str::trim) {
         None => Some(None),
-        Some(v) if v.is_empty() || v.chars().count() > REF_CHARS_MAX => {
-            fields.fail("ref", format!("must be 1 to {REF_CHARS_MAX} characters"));
+        Some(v) if v.is_empty() || v.chars().count() > REF_CHARS_MAX || v.contains('\0') => {
+            fields.fail(
+                "ref",
+                format!("must be 1 to {REF_CHARS_MAX} characters, none of them NUL"),
+            );
             None
         }
         Some(v) => Some(Some(v.to_owned())),
@@ -131,6 +137,12 @@ fn optional<T, E: std::fmt::Display>(
 }
 
 fn list_query(params: ListParams) -> Result<ListQuery, ApiError> {
+    let nul = |v: &Option<String>| v.as_ref().is_some_and(|v| v.contains('\0'));
+    for (field, value) in [("q", &params.q), ("cursor", &params.cursor)] {
+        if nul(value) {
+            return Err(ApiError::field(field, "must not contain a NUL character"));
+        }
+    }
     if let Some(limit) = params.limit {
         if limit == 0 || limit > store_limits::PAGE_SIZE_MAX {
             return Err(ApiError::field(

@@ -22,7 +22,7 @@ use crate::auth::Caller;
 use crate::catalog::TEXT_CHARS_MAX;
 use crate::error::{ApiError, Fields, Problem};
 use crate::extract::{Json, Query};
-use crate::rights::{CheckOut, ReasonOut, Views, storable};
+use crate::rights::{CheckOut, ReasonOut, Views};
 use crate::wire::rfc3339;
 
 /// Most recordings plus works a model's declared training set may list.
@@ -144,7 +144,7 @@ async fn parse(state: &AppState, body: &ModelCreate) -> Result<(String, Model), 
                 );
             } else {
                 for (i, id) in recordings.iter().enumerate() {
-                    if !storable(id) || state.store.recording(id).await?.is_none() {
+                    if state.store.recording(id).await?.is_none() {
                         f.fail(
                             format!("training.recordings[{i}]"),
                             format!("no recording has id '{}'", id.escape_debug()),
@@ -152,7 +152,7 @@ async fn parse(state: &AppState, body: &ModelCreate) -> Result<(String, Model), 
                     }
                 }
                 for (i, id) in works.iter().enumerate() {
-                    if !storable(id) || state.store.work(id).await?.is_none() {
+                    if state.store.work(id).await?.is_none() {
                         f.fail(
                             format!("training.works[{i}]"),
                             format!("no work has id '{}'", id.escape_debug()),
@@ -239,9 +239,6 @@ pub async fn get_model(
     _caller: Caller,
     Path(id): Path<String>,
 ) -> Result<axum::Json<ModelOut>, ApiError> {
-    if !storable(&id) {
-        return Err(ApiError::not_found("model"));
-    }
     let record = state
         .store
         .model(&id)
@@ -266,7 +263,7 @@ pub async fn list_models(
         ));
     }
     let after = params.after.unwrap_or_default();
-    if !storable(&after) {
+    if !encore_store::storable_id(&after) {
         return Err(ApiError::field("after", "must be a model id"));
     }
     let records = state.store.models(&after, limit).await?;

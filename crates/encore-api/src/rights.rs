@@ -638,9 +638,6 @@ async fn visible_agreement(
     caller: &Caller,
     id: &str,
 ) -> Result<AgreementRecord, ApiError> {
-    if !storable(id) {
-        return Err(ApiError::not_found("agreement"));
-    }
     match state.store.agreement(id).await? {
         Some(r) if caller.is_admin() || caller.acts_for(&r.agreement.licensor) => Ok(r),
         _ => Err(ApiError::not_found("agreement")),
@@ -765,12 +762,7 @@ pub async fn put_participation(
     Path(id): Path<String>,
     Json(body): Json<ParticipationIn>,
 ) -> Result<axum::Json<ParticipationOut>, ApiError> {
-    let party = if storable(&id) {
-        state.store.party(&id).await?
-    } else {
-        None
-    };
-    let party = party.ok_or_else(|| ApiError::not_found("party"))?;
+    let party = load_party(&state, &id).await?;
     let own_artist_key = caller.role() == Role::Artist && caller.acts_for(&party.id);
     let delegate = caller.role() == Role::Partner
         && state
@@ -821,12 +813,7 @@ pub async fn put_delegates(
     Path(id): Path<String>,
     Json(body): Json<DelegatesWire>,
 ) -> Result<axum::Json<DelegatesWire>, ApiError> {
-    let party = if storable(&id) {
-        state.store.party(&id).await?
-    } else {
-        None
-    };
-    let party = party.ok_or_else(|| ApiError::not_found("party"))?;
+    let party = load_party(&state, &id).await?;
     let own_artist_key = caller.role() == Role::Artist && caller.acts_for(&party.id);
     if !(caller.is_admin() || own_artist_key) {
         return Err(ApiError::forbidden(
@@ -847,7 +834,7 @@ pub async fn put_delegates(
         );
     }
     for (i, p) in body.partners.iter().enumerate() {
-        if !storable(p) {
+        if !encore_store::storable_id(p) {
             f.fail(format!("partners[{i}]"), format!("no party has id '{p}'"));
         }
     }
@@ -868,7 +855,7 @@ pub async fn get_participation(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<axum::Json<ParticipationOut>, ApiError> {
-    if !storable(&id) || state.store.party(&id).await?.is_none() {
+    if state.store.party(&id).await?.is_none() {
         return Err(ApiError::not_found("party"));
     }
     if !caller.is_admin() && !caller.acts_for(&id) {
@@ -882,10 +869,13 @@ pub async fn get_participation(
 
 // ---------------- decisions ----------------
 
-/// Whether an id could name a stored row at all. PostgreSQL refuses text with NUL bytes, so
-/// such ids are answered as "not found" without asking the database (never a 500).
-pub(crate) fn storable(id: &str) -> bool {
-    !id.contains('\0')
+/// The party at `id`, or 404.
+async fn load_party(state: &AppState, id: &str) -> Result<encore_store::Party, ApiError> {
+    state
+        .store
+        .party(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("party"))
 }
 
 /// What the engine needs to decide about some inputs, loaded from the store.
@@ -936,7 +926,7 @@ impl Views {
         let mut people = BTreeSet::new();
         let mut work_ids: Vec<String> = works.to_vec();
         for id in recordings {
-            if catalog.recordings.contains_key(id) || !storable(id) {
+            if catalog.recordings.contains_key(id) {
                 continue;
             }
             if let Some(rec) = state.store.recording(id).await? {
@@ -960,7 +950,7 @@ impl Views {
             }
         }
         for id in &work_ids {
-            if catalog.works.contains_key(id) || !storable(id) {
+            if catalog.works.contains_key(id) {
                 continue;
             }
             if let Some(work) = state.store.work(id).await? {
@@ -981,7 +971,7 @@ impl Views {
                 );
             }
         }
-        if let Some(a) = artist.filter(|a| storable(a)) {
+        if let Some(a) = artist {
             if let Some(party) = state.store.party(a).await? {
                 people.insert(party.id.clone());
                 catalog.parties.insert(party.id, party.fields.kind);
@@ -1099,7 +1089,7 @@ pub async fn check(
     request.works = body.works;
     request.artist = body.artist;
     request.model = body.model;
-    let model = match request.model.as_deref().filter(|m| storable(m)) {
+    let model = match request.model.as_deref() {
         Some(m) => state.store.model(m).await?.map(|r| r.model),
         None => None,
     };
@@ -1159,7 +1149,7 @@ pub async fn recording_uses(
         }
         Some(t) => Territory::parse(t).map_err(|e| ApiError::field("territory", e.to_string()))?,
     };
-    if !storable(&id) || state.store.recording(&id).await?.is_none() {
+    if state.store.recording(&id).await?.is_none() {
         return Err(ApiError::not_found("recording"));
     }
     let recordings = [id.clone()];

@@ -379,6 +379,27 @@ story!(bad_catalog_input_is_refused_with_the_field_named, |app| {
         .await
         .problem(422, Some("isrc"));
     app.get("/v1/nothing-here", &admin).await.problem(404, None);
+    // PostgreSQL text cannot hold NUL: such ids name nothing and such text is refused.
+    app.get("/v1/parties/par_%00", &admin)
+        .await
+        .problem(404, None);
+    app.get("/v1/recordings?q=a%00b", &admin)
+        .await
+        .problem(422, Some("q"));
+    app.post(
+        "/v1/parties",
+        &admin,
+        json!({"name": "a\u{0}b", "kind": "person"}),
+    )
+    .await
+    .problem(422, Some("name"));
+    app.post(
+        "/v1/recordings",
+        &admin,
+        json!({"isrc": "USRC17607841", "title": "x", "artists": ["par_\u{0}"]}),
+    )
+    .await
+    .problem(422, Some("artists[0]"));
     app.call(Method::DELETE, "/v1/recordings", Some(&admin), None)
         .await
         .problem(405, None);

@@ -259,6 +259,9 @@ impl Store {
 
     /// A stored decision by id.
     pub async fn decision(&self, id: &str) -> Result<Option<DecisionRecord>, StoreError> {
+        if !crate::storable_id(id) {
+            return Ok(None);
+        }
         dispatch_audit!(self, get_decision(id))
     }
 }

@@ -135,6 +135,7 @@ macro_rules! backend {
             }
 
             async fn existing_ids(tx: &mut Tx<'_>, table: &str, ids: &[String]) -> Result<HashSet<String>, StoreError> {
+                let ids: Vec<&String> = ids.iter().filter(|id| crate::storable_id(id)).collect();
                 if ids.is_empty() {
                     return Ok(HashSet::new());
                 }

@@ -22,6 +22,9 @@ impl Store {
 
     /// A party by id.
     pub async fn party(&self, id: &str) -> Result<Option<Party>, StoreError> {
+        if !crate::storable_id(id) {
+            return Ok(None);
+        }
         dispatch!(self, get_party(id))
     }
 
@@ -46,6 +49,9 @@ impl Store {
 
     /// A work by id.
     pub async fn work(&self, id: &str) -> Result<Option<Work>, StoreError> {
+        if !crate::storable_id(id) {
+            return Ok(None);
+        }
         dispatch!(self, get_work(id))
     }
 
@@ -79,6 +85,9 @@ impl Store {
 
     /// A recording by id.
     pub async fn recording(&self, id: &str) -> Result<Option<Recording>, StoreError> {
+        if !crate::storable_id(id) {
+            return Ok(None);
+        }
         dispatch!(self, get_recording(id))
     }
 

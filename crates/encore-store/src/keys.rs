@@ -87,6 +87,9 @@ impl Store {
 
     /// A key by id.
     pub async fn key(&self, id: &str) -> Result<Option<ApiKey>, StoreError> {
+        if !crate::storable_id(id) {
+            return Ok(None);
+        }
         dispatch!(self, get_key(id))
     }
 

@@ -208,6 +208,13 @@ impl Store {
     }
 }
 
+/// Whether an id could name a stored row. PostgreSQL text cannot hold a NUL character and no id
+/// encore makes contains one, so such an id names nothing: lookups answer "not found" instead of
+/// sending the database a value it refuses.
+pub fn storable_id(id: &str) -> bool {
+    !id.contains('\0')
+}
+
 /// Milliseconds since the Unix epoch, now.
 pub(crate) fn now_ms() -> i64 {
     let since = std::time::SystemTime::now()

@@ -168,6 +168,9 @@ impl Store {
 
     /// A model by id.
     pub async fn model(&self, id: &str) -> Result<Option<ModelRecord>, StoreError> {
+        if !crate::storable_id(id) {
+            return Ok(None);
+        }
         let row = dispatch_models!(self, get_model(id))?;
         row.map(ModelRow::into_record).transpose()
     }

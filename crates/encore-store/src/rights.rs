@@ -373,6 +373,9 @@ impl Store {
 
     /// An agreement by id.
     pub async fn agreement(&self, id: &str) -> Result<Option<AgreementRecord>, StoreError> {
+        if !crate::storable_id(id) {
+            return Ok(None);
+        }
         let row = dispatch_rights!(self, get_agreement(id))?;
         row.map(AgreementRow::into_record).transpose()
     }
@@ -464,6 +467,9 @@ impl Store {
         &self,
         party: &str,
     ) -> Result<Option<ParticipationRecord>, StoreError> {
+        if !crate::storable_id(party) {
+            return Ok(None);
+        }
         let row = dispatch_rights!(self, get_participation(party))?;
         row.map(ParticipationRow::into_record).transpose()
     }
