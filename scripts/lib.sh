@@ -9,6 +9,10 @@ install_system_packages() {
   [ -f /usr/share/sounds/sf2/FluidR3_GM.sf2 ] || missing+=(fluid-soundfont-gm)
   command -v cc >/dev/null 2>&1 || missing+=(build-essential)
   command -v pg_isready >/dev/null 2>&1 || missing+=(postgresql-client)
+  # sox cross-checks the engine's written audio in crates/encore-engine/tests/audio.rs.
+  command -v sox >/dev/null 2>&1 || missing+=(sox)
+  # pip fetches the Basic Pitch model (fetch_basic_pitch_model).
+  python3 -m pip --version >/dev/null 2>&1 || missing+=(python3-pip)
   if [ "${#missing[@]}" -gt 0 ]; then
     step "installing ${missing[*]}"
     local sudo=""
@@ -36,4 +40,40 @@ ensure_postgres() {
     done
   fi
   pg_isready -h 127.0.0.1 -p 5432
+}
+
+# Spotify's Basic Pitch model (Apache-2.0), which the cover generator transcribes with: the
+# ONNX file inside the basic-pitch wheel on PyPI, checked against this digest and kept out of
+# the repository. encore finds it at $ENCORE_BASIC_PITCH_MODEL, else
+# ${ENCORE_MODELS_DIR:-$HOME/.cache/encore/models}/basic-pitch-0.4.0/nmp.onnx.
+BASIC_PITCH_VERSION=0.4.0
+BASIC_PITCH_MODEL_SHA256=2c3c1d144bfa61ad236e92e169c13535c880469a12a047d4e73451f2c059a0ec
+
+fetch_basic_pitch_model() {
+  local dest="${ENCORE_BASIC_PITCH_MODEL:-${ENCORE_MODELS_DIR:-$HOME/.cache/encore/models}/basic-pitch-$BASIC_PITCH_VERSION/nmp.onnx}"
+  export ENCORE_BASIC_PITCH_MODEL="$dest"
+  if [ -f "$dest" ] && [ "$(sha256sum "$dest" | cut -d' ' -f1)" = "$BASIC_PITCH_MODEL_SHA256" ]; then
+    return 0
+  fi
+  step "fetching the Basic Pitch model (basic-pitch $BASIC_PITCH_VERSION from PyPI) into $dest"
+  local tmp
+  tmp="$(mktemp -d)"
+  python3 -m pip download --quiet --no-deps --no-cache-dir --disable-pip-version-check \
+    "basic-pitch==$BASIC_PITCH_VERSION" -d "$tmp"
+  mkdir -p "$(dirname "$dest")"
+  python3 - "$tmp" "$dest.part" <<'PY'
+import glob, shutil, sys, zipfile
+wheel, = glob.glob(sys.argv[1] + "/basic_pitch-*.whl")
+with zipfile.ZipFile(wheel) as z, z.open("basic_pitch/saved_models/icassp_2022/nmp.onnx") as src, open(sys.argv[2], "wb") as dst:
+    shutil.copyfileobj(src, dst)
+PY
+  rm -rf "$tmp"
+  local got
+  got="$(sha256sum "$dest.part" | cut -d' ' -f1)"
+  if [ "$got" != "$BASIC_PITCH_MODEL_SHA256" ]; then
+    rm -f "$dest.part"
+    echo "the Basic Pitch model has SHA-256 $got, expected $BASIC_PITCH_MODEL_SHA256: refusing it" >&2
+    exit 1
+  fi
+  mv "$dest.part" "$dest"
 }

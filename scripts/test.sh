@@ -7,6 +7,8 @@ source scripts/lib.sh
 
 install_system_packages
 ensure_postgres
+# The transcription tests fail without the model when CI is set.
+fetch_basic_pitch_model
 export ENCORE_TEST_POSTGRES_URL="${ENCORE_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}"
 if ! command -v cargo-nextest >/dev/null 2>&1; then
   step "installing cargo-nextest"

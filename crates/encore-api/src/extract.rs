@@ -90,19 +90,20 @@ fn serde_urlencoded_deserializer<T: DeserializeOwned>(query: &str) -> Result<T, 
     .map_err(|e| ApiError::field("query", e.body_text()))
 }
 
-/// The path of the field a serde error is about. serde reports a missing or unknown field at
-/// its parent's path and names it only in the message, so it is appended here.
+/// The path of the field a serde error is about. serde reports a missing field at its parent's
+/// path and names it only in the message, so it is appended here; an unknown field's key
+/// already ends the path (`extra`, `scope.extra`), so it is not appended again.
 pub fn field_path(path: &str, message: &str) -> String {
-    let named = ["missing field `", "unknown field `"].iter().find_map(|p| {
+    let named = |prefix: &str| {
         message
-            .split_once(p)
+            .split_once(prefix)
             .and_then(|(_, rest)| rest.split_once('`'))
             .map(|(name, _)| name)
-    });
-    match (path, named) {
-        (".", Some(name)) => name.to_owned(),
-        (".", None) => "body".to_owned(),
-        (parent, Some(name)) => format!("{parent}.{name}"),
-        (path, None) => path.to_owned(),
+    };
+    match (path, named("missing field `"), named("unknown field `")) {
+        (".", Some(name), _) | (".", None, Some(name)) => name.to_owned(),
+        (".", None, None) => "body".to_owned(),
+        (parent, Some(name), _) => format!("{parent}.{name}"),
+        (path, None, _) => path.to_owned(),
     }
 }

@@ -185,8 +185,9 @@ async fn model_out(state: &AppState, record: ModelRecord) -> Result<ModelOut, Ap
         TrainingSet::NoCatalogItems => (Vec::new(), Vec::new()),
         TrainingSet::Items { recordings, works } => (recordings.clone(), works.clone()),
     };
-    let views = Views::load(state, &recordings, &works, None).await?;
-    let table = state.store.use_table().await?;
+    let reader = state.store.rights().await?;
+    let views = Views::load_from(&reader, &recordings, &works, None).await?;
+    let table = reader.use_table().await?;
     let decision = model_clearance(
         &record.model,
         Territory::world(),

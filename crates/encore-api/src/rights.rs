@@ -8,11 +8,12 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use encore_core::rights::{
-    Agreement, AgreementStatus, Choice, Decision, Input, Item, MemoryCatalog, Model, OnRevocation,
-    Participation, RecordingRights, Scope, Territories, TrainingSet, UseRates, UseRequest,
-    UseTable, WorkRights, decide,
+    Agreement, AgreementStatus, Choice, Decision, Input, Item, Key, MemoryCatalog, Model,
+    OnRevocation, Participation, Scope, Territories, TrainingSet, UseRates, UseRequest, UseTable,
+    decide,
 };
 use encore_core::{Currency, Money, Role, Territory, UseType};
+use encore_store::RightsReader;
 use encore_store::{AgreementRecord, ParticipationRecord, limits as store_limits};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -891,14 +892,14 @@ impl Views {
     /// Loads the views for `recordings`, `works` and `artist`, plus, when `model` is given,
     /// the model and everything needed to judge its training items for `train`.
     pub(crate) async fn load_with_model(
-        state: &AppState,
+        reader: &RightsReader<'_>,
         recordings: &[String],
         works: &[String],
         artist: Option<&str>,
         model: Option<Model>,
     ) -> Result<Self, ApiError> {
         let Some(model) = model else {
-            return Self::load(state, recordings, works, artist).await;
+            return Self::load_from(reader, recordings, works, artist).await;
         };
         let mut recordings = recordings.to_vec();
         let mut works = works.to_vec();
@@ -910,13 +911,14 @@ impl Views {
             recordings.extend(r.iter().cloned());
             works.extend(w.iter().cloned());
         }
-        let mut views = Self::load(state, &recordings, &works, artist).await?;
+        let mut views = Self::load_from(reader, &recordings, &works, artist).await?;
         views.models.insert(model.id.clone(), model);
         Ok(views)
     }
 
-    pub(crate) async fn load(
-        state: &AppState,
+    /// Loads through `reader`: the store's in-memory copies, kept exact by its change log.
+    pub(crate) async fn load_from(
+        reader: &RightsReader<'_>,
         recordings: &[String],
         works: &[String],
         artist: Option<&str>,
@@ -926,64 +928,49 @@ impl Views {
         let mut people = BTreeSet::new();
         let mut work_ids: Vec<String> = works.to_vec();
         for id in recordings {
-            if catalog.recordings.contains_key(id) {
+            if catalog.recordings.contains_key(id.as_str()) {
                 continue;
             }
-            if let Some(rec) = state.store.recording(id).await? {
-                let f = rec.fields;
+            if let Some(rec) = reader.recording(id).await? {
                 owners.extend(
-                    f.splits
+                    rec.master_splits
                         .iter()
                         .flat_map(|s| s.entries())
-                        .map(|(p, _)| p.clone()),
+                        .map(|(p, _)| p.to_string()),
                 );
-                people.extend(f.artists.iter().cloned());
-                work_ids.extend(f.works.iter().cloned());
-                catalog.recordings.insert(
-                    rec.id,
-                    RecordingRights {
-                        master_splits: f.splits,
-                        main_artists: f.artists,
-                        works: f.works,
-                    },
-                );
+                people.extend(rec.main_artists.iter().map(Key::to_string));
+                work_ids.extend(rec.works.iter().map(Key::to_string));
+                catalog.recordings.insert(Key::new(id), rec);
             }
         }
         for id in &work_ids {
-            if catalog.works.contains_key(id) {
+            if catalog.works.contains_key(id.as_str()) {
                 continue;
             }
-            if let Some(work) = state.store.work(id).await? {
-                let f = work.fields;
+            if let Some(work) = reader.work(id).await? {
                 owners.extend(
-                    f.splits
+                    work.publishing_splits
                         .iter()
                         .flat_map(|s| s.entries())
-                        .map(|(p, _)| p.clone()),
+                        .map(|(p, _)| p.to_string()),
                 );
-                people.extend(f.writers.iter().cloned());
-                catalog.works.insert(
-                    work.id,
-                    WorkRights {
-                        publishing_splits: f.splits,
-                        writers: f.writers,
-                    },
-                );
+                people.extend(work.writers.iter().map(Key::to_string));
+                catalog.works.insert(Key::new(id), work);
             }
         }
         if let Some(a) = artist {
-            if let Some(party) = state.store.party(a).await? {
-                people.insert(party.id.clone());
-                catalog.parties.insert(party.id, party.fields.kind);
+            if let Some(kind) = reader.party_kind(a).await? {
+                people.insert(a.to_owned());
+                catalog.parties.insert(Key::new(a), kind);
             }
         }
         let owners: Vec<String> = owners.into_iter().collect();
         let mut agreements: HashMap<String, Vec<Agreement>> = HashMap::new();
-        for a in state.store.agreements_for_licensors(&owners).await? {
+        for a in reader.agreements(&owners).await? {
             agreements.entry(a.licensor.clone()).or_default().push(a);
         }
         let people: Vec<String> = people.into_iter().collect();
-        let participation = state.store.participations(&people).await?;
+        let participation = reader.participations(&people).await?;
         Ok(Self {
             catalog,
             agreements,
@@ -1089,19 +1076,20 @@ pub async fn check(
     request.works = body.works;
     request.artist = body.artist;
     request.model = body.model;
+    let reader = state.store.rights().await?;
     let model = match request.model.as_deref() {
-        Some(m) => state.store.model(m).await?.map(|r| r.model),
+        Some(m) => reader.model(m).await?,
         None => None,
     };
     let views = Views::load_with_model(
-        &state,
+        &reader,
         &request.recordings,
         &request.works,
         request.artist.as_deref(),
         model,
     )
     .await?;
-    let table = state.store.use_table().await?;
+    let table = reader.use_table().await?;
     let mut out: CheckOut = views.decide(&request, &table).into();
     let request_json = serde_json::json!({
         "use": request.use_type.as_str(),
@@ -1149,12 +1137,13 @@ pub async fn recording_uses(
         }
         Some(t) => Territory::parse(t).map_err(|e| ApiError::field("territory", e.to_string()))?,
     };
-    if state.store.recording(&id).await?.is_none() {
+    let reader = state.store.rights().await?;
+    if reader.recording(&id).await?.is_none() {
         return Err(ApiError::not_found("recording"));
     }
     let recordings = [id.clone()];
-    let views = Views::load(&state, &recordings, &[], None).await?;
-    let table = state.store.use_table().await?;
+    let views = Views::load_from(&reader, &recordings, &[], None).await?;
+    let table = reader.use_table().await?;
     let now = crate::now_ms();
     let uses = UseType::ALL
         .into_iter()

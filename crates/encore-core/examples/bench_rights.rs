@@ -6,13 +6,13 @@
 //!
 //! Run with `cargo run --release -p encore-core --example bench_rights`.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::hint::black_box;
 use std::time::Instant;
 
 use encore_core::rights::{
-    Agreement, AgreementIndex, AgreementStatus, Choice, MemoryCatalog, OnRevocation, Participation,
-    RecordingRights, Scope, Territories, UseRequest, UseTable, WorkRights, decide,
+    Agreement, AgreementIndex, AgreementStatus, Choice, FastMap, Key, MemoryCatalog, OnRevocation,
+    Participation, RecordingRights, Scope, Territories, UseRequest, UseTable, WorkRights, decide,
 };
 use encore_core::{PartyKind, Share, Splits, Territory, UseType};
 
@@ -92,7 +92,7 @@ fn person(rng: &mut Rng) -> usize {
 }
 
 /// Splits among `n` distinct organisations, shares summing to 100%; records ownership.
-fn org_splits(rng: &mut Rng, n: usize, owned: &mut [Vec<usize>], item: usize) -> Splits<String> {
+fn org_splits(rng: &mut Rng, n: usize, owned: &mut [Vec<usize>], item: usize) -> Splits<Key> {
     let mut owners: Vec<usize> = Vec::with_capacity(n);
     while owners.len() < n {
         let o = org(rng);
@@ -111,7 +111,7 @@ fn org_splits(rng: &mut Rng, n: usize, owned: &mut [Vec<usize>], item: usize) ->
             } else {
                 base
             };
-            (party_id(o), Share::from_ppm(ppm).expect("share"))
+            (party_id(o).into(), Share::from_ppm(ppm).expect("share"))
         })
         .collect();
     Splits::new(entries).expect("valid splits")
@@ -145,7 +145,7 @@ fn main() {
         } else {
             PartyKind::Person
         };
-        catalog.parties.insert(party_id(i), kind);
+        catalog.parties.insert(party_id(i).into(), kind);
     }
 
     // Items each organisation owns, by organisation number (party / 10).
@@ -158,15 +158,15 @@ fn main() {
         let publishers = 1 + rng.below(2);
         let splits = org_splits(&mut rng, publishers, &mut owned_works, w);
         let writers = 1 + rng.below(2);
-        let mut ids: Vec<String> = Vec::with_capacity(writers);
+        let mut ids: Vec<Key> = Vec::with_capacity(writers);
         while ids.len() < writers {
-            let id = party_id(person(&mut rng));
+            let id = Key::from(party_id(person(&mut rng)));
             if !ids.contains(&id) {
                 ids.push(id);
             }
         }
         catalog.works.insert(
-            work_id(w),
+            work_id(w).into(),
             WorkRights {
                 publishing_splits: Some(splits),
                 writers: ids,
@@ -185,11 +185,11 @@ fn main() {
         let owners = 1 + rng.below(3);
         let splits = org_splits(&mut rng, owners, &mut owned_recordings, r);
         catalog.recordings.insert(
-            recording_id(r),
+            recording_id(r).into(),
             RecordingRights {
                 master_splits: Some(splits),
-                main_artists: vec![party_id(person(&mut rng))],
-                works: vec![work_id(rng.below(WORKS))],
+                main_artists: vec![party_id(person(&mut rng)).into()],
+                works: vec![work_id(rng.below(WORKS)).into()],
             },
         );
     }
@@ -289,7 +289,8 @@ fn main() {
         PARTIES - orgs,
         started.elapsed().as_secs_f64()
     );
-    let mut participation: HashMap<String, Participation> = HashMap::with_capacity(PARTIES);
+    let mut participation: FastMap<Key, Participation> = FastMap::default();
+    participation.reserve(PARTIES);
     for p in (0..PARTIES).filter(|p| p % 10 != 0) {
         if rng.chance(0.2) {
             continue; // never set anything: every use refused
@@ -317,7 +318,7 @@ fn main() {
                 }
             }
         }
-        participation.insert(party_id(p), part);
+        participation.insert(party_id(p).into(), part);
     }
     let table = UseTable::default();
     println!(

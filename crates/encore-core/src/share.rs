@@ -150,6 +150,20 @@ impl<P: Clone + Eq + Hash> Splits<P> {
         &self.entries
     }
 
+    /// The same splits with each party mapped by `f`, which must map distinct parties to
+    /// distinct parties (a change of representation, such as `String` to a compact key).
+    pub fn map_parties<Q: Clone + Eq + Hash>(&self, mut f: impl FnMut(&P) -> Q) -> Splits<Q> {
+        let entries: Vec<(Q, Share)> = self.entries.iter().map(|(p, s)| (f(p), *s)).collect();
+        debug_assert!(
+            entries
+                .iter()
+                .enumerate()
+                .all(|(i, (q, _))| !entries[..i].iter().any(|(r, _)| r == q)),
+            "map_parties must keep parties distinct"
+        );
+        Splits { entries }
+    }
+
     /// Consumes the splits, returning the entries.
     pub fn into_entries(self) -> Vec<(P, Share)> {
         self.entries

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use encore_core::rights::{
     Agreement, AgreementError, AgreementIndex, AgreementStatus, ArtistRule, Choice, Decision,
-    Input, Item, MemoryCatalog, Model, OnRevocation, Participation, Reason, ReasonCode,
+    Input, Item, Key, MemoryCatalog, Model, OnRevocation, Participation, Reason, ReasonCode,
     RecordingRights, Scope, Territories, TrainingSet, UseRates, UseRequest, UseRule, UseTable,
     WorkRights, decide, model_clearance,
 };
@@ -17,8 +17,8 @@ fn t(code: &str) -> Territory {
     Territory::parse(code).expect("territory")
 }
 
-fn sole(owner: &str) -> Option<Splits<String>> {
-    Some(Splits::new(vec![(owner.to_owned(), Share::FULL)]).expect("splits"))
+fn sole(owner: &str) -> Option<Splits<Key>> {
+    Some(Splits::new(vec![(owner.into(), Share::FULL)]).expect("splits"))
 }
 
 fn strings(ids: &[&str]) -> Vec<String> {
@@ -68,28 +68,26 @@ impl World {
         let mut catalog = MemoryCatalog::default();
         for n in ["1", "2"] {
             catalog.recordings.insert(
-                format!("rec{n}"),
+                format!("rec{n}").into(),
                 RecordingRights {
                     master_splits: sole(&format!("label{n}")),
-                    main_artists: vec![format!("artist{n}")],
-                    works: vec![format!("wrk{n}")],
+                    main_artists: vec![format!("artist{n}").into()],
+                    works: vec![format!("wrk{n}").into()],
                 },
             );
             catalog.works.insert(
-                format!("wrk{n}"),
+                format!("wrk{n}").into(),
                 WorkRights {
                     publishing_splits: sole(&format!("pub{n}")),
-                    writers: vec![format!("writer{n}")],
+                    writers: vec![format!("writer{n}").into()],
                 },
             );
         }
         for o in OWNERS {
-            catalog
-                .parties
-                .insert(o.to_owned(), PartyKind::Organisation);
+            catalog.parties.insert(o.into(), PartyKind::Organisation);
         }
         for p in PEOPLE {
-            catalog.parties.insert(p.to_owned(), PartyKind::Person);
+            catalog.parties.insert(p.into(), PartyKind::Person);
         }
         let agreements = OWNERS
             .iter()
@@ -733,7 +731,7 @@ fn model_use_unsupported() {
 fn input_not_found() {
     let mut world = World::new();
     if let Some(r) = world.catalog.recordings.get_mut("rec2") {
-        r.works.push("wrk_gone".to_owned());
+        r.works.push("wrk_gone".into());
     }
     let req = request(UseType::Voice)
         .artist("nobody")
@@ -810,13 +808,13 @@ fn approvals_from_agreements_and_participation_each_once() {
     world.set_choice("artist1", UseType::Mashup, Some(Choice::Approve));
     // artist1 is also a main artist of rec2, and pub1 also publishes wrk2.
     if let Some(r) = world.catalog.recordings.get_mut("rec2") {
-        r.main_artists.push("artist1".to_owned());
+        r.main_artists.push("artist1".into());
     }
     if let Some(w) = world.catalog.works.get_mut("wrk2") {
         w.publishing_splits = Some(
             Splits::new(vec![
-                ("pub2".to_owned(), Share::from_ppm(500_000).expect("share")),
-                ("pub1".to_owned(), Share::from_ppm(500_000).expect("share")),
+                ("pub2".into(), Share::from_ppm(500_000).expect("share")),
+                ("pub1".into(), Share::from_ppm(500_000).expect("share")),
             ])
             .expect("splits"),
         );

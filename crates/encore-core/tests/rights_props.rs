@@ -4,9 +4,9 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use encore_core::rights::{
-    Agreement, AgreementIndex, AgreementStatus, ArtistRule, Choice, Decision, Input, MemoryCatalog,
-    Model, OnRevocation, Participation, RecordingRights, Scope, Territories, TrainingSet,
-    UseRequest, UseTable, WorkRights, decide, model_clearance,
+    Agreement, AgreementIndex, AgreementStatus, ArtistRule, Choice, Decision, Input, Key,
+    MemoryCatalog, Model, OnRevocation, Participation, RecordingRights, Scope, Territories,
+    TrainingSet, UseRequest, UseTable, WorkRights, decide, model_clearance,
 };
 use encore_core::{PartyKind, Share, Splits, Territory, UseType};
 use proptest::prelude::*;
@@ -69,14 +69,14 @@ fn catalog() -> impl Strategy<Value = MemoryCatalog> {
     let rec =
         (splits(), ids(PARTIES, party), linked).prop_map(|(master_splits, main_artists, works)| {
             RecordingRights {
-                master_splits,
-                main_artists,
-                works,
+                master_splits: master_splits.map(|s| s.map_parties(|p| Key::new(p))),
+                main_artists: main_artists.into_iter().map(Key::from).collect(),
+                works: works.into_iter().map(Key::from).collect(),
             }
         });
     let wrk = (splits(), ids(PARTIES, party)).prop_map(|(publishing_splits, writers)| WorkRights {
-        publishing_splits,
-        writers,
+        publishing_splits: publishing_splits.map(|s| s.map_parties(|p| Key::new(p))),
+        writers: writers.into_iter().map(Key::from).collect(),
     });
     (
         proptest::collection::vec(rec, RECORDINGS),
@@ -87,12 +87,12 @@ fn catalog() -> impl Strategy<Value = MemoryCatalog> {
             recordings: recs
                 .into_iter()
                 .enumerate()
-                .map(|(i, r)| (recording(i), r))
+                .map(|(i, r)| (recording(i).into(), r))
                 .collect(),
             works: works
                 .into_iter()
                 .enumerate()
-                .map(|(i, w)| (work(i), w))
+                .map(|(i, w)| (work(i).into(), w))
                 .collect(),
             parties: people
                 .into_iter()
@@ -103,7 +103,7 @@ fn catalog() -> impl Strategy<Value = MemoryCatalog> {
                     } else {
                         PartyKind::Organisation
                     };
-                    (party(i), kind)
+                    (party(i).into(), kind)
                 })
                 .collect(),
         })
@@ -360,19 +360,19 @@ fn scenario() -> impl Strategy<Value = Scenario> {
 fn required_people(s: &Scenario, request: &UseRequest) -> Vec<String> {
     let rule = s.table.rule(request.use_type);
     let mut people = Vec::new();
-    let mut works: Vec<&String> = request.works.iter().collect();
+    let mut works: Vec<&str> = request.works.iter().map(String::as_str).collect();
     for r in &request.recordings {
-        if let Some(rec) = s.catalog.recordings.get(r) {
+        if let Some(rec) = s.catalog.recordings.get(r.as_str()) {
             if rule.artists == ArtistRule::MainArtists {
-                people.extend(rec.main_artists.iter().cloned());
+                people.extend(rec.main_artists.iter().map(Key::to_string));
             }
-            works.extend(rec.works.iter());
+            works.extend(rec.works.iter().map(Key::as_str));
         }
     }
     if rule.writers {
         for w in works {
             if let Some(wrk) = s.catalog.works.get(w) {
-                people.extend(wrk.writers.iter().cloned());
+                people.extend(wrk.writers.iter().map(Key::to_string));
             }
         }
     }
@@ -432,8 +432,8 @@ proptest! {
         let Some(artist) = s
             .catalog
             .recordings
-            .get(first)
-            .and_then(|r| r.main_artists.first().cloned())
+            .get(first.as_str())
+            .and_then(|r| r.main_artists.first().map(Key::to_string))
             .filter(|_| rule.artists == ArtistRule::MainArtists)
         else {
             return Ok(());

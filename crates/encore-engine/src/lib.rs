@@ -1,12 +1,18 @@
 //! encore's audio engine.
 //!
-//! It checks uploaded audio before the catalogue accepts it ([`probe`]) and
-//! renders the demo catalogue's music from a General MIDI SoundFont
-//! ([`synth`]).  The generators (remix, cover and so on) will live here too.
+//! It checks uploaded audio before the catalogue accepts it ([`probe()`]),
+//! decodes, resamples, normalises and encodes audio ([`audio`]) and renders
+//! the demo catalogue's music from a General MIDI SoundFont ([`synth`]), and
+//! transcribes audio to notes with Basic Pitch, writing them as MIDI or
+//! playing them through the SoundFont ([`transcribe`]).  The generators
+//! (remix, cover and so on) will live here too.
 
+pub mod audio;
 pub mod probe;
 pub mod synth;
+pub mod transcribe;
 
+pub use audio::{Audio, AudioError, DecodeLimits};
 pub use probe::{AudioFormat, AudioInfo, ProbeError, probe};
 pub use synth::{
     DEFAULT_SOUNDFONT_PATH, RenderedSong, RenderedStem, SongSpec, SoundFontBank, SynthError,

@@ -8,6 +8,7 @@
 
 use std::io::{Cursor, ErrorKind};
 
+use symphonia::core::audio::AudioBufferRef;
 use symphonia::core::codecs::{CODEC_TYPE_NULL, CodecType, DecoderOptions};
 use symphonia::core::errors::Error as SymphoniaError;
 use symphonia::core::formats::{FormatOptions, FormatReader};
@@ -98,7 +99,7 @@ pub enum ProbeError {
 }
 
 /// Formats a millisecond count as minutes and seconds for error messages.
-fn format_ms(ms: u64) -> String {
+pub(crate) fn format_ms(ms: u64) -> String {
     let total_s = ms / 1000;
     let rest_ms = ms % 1000;
     let (m, s) = (total_s / 60, total_s % 60);
@@ -116,6 +117,57 @@ fn format_ms(ms: u64) -> String {
 /// Decoding stops as soon as the running frame count passes the limit, so an
 /// oversized upload costs at most the limit's worth of decoding.
 pub fn probe(bytes: &[u8], max_duration_ms: u64) -> Result<AudioInfo, ProbeError> {
+    walk(bytes, max_duration_ms, &mut CountOnly)
+}
+
+/// What a stream declares before its first packet is decoded.
+pub(crate) struct StreamHeader {
+    /// Frames per second, or 0 when the container does not say.
+    pub sample_rate: u32,
+    /// Channel count, or 0 when the container does not say.
+    pub channels: u16,
+    /// The container's frame count, when it is exact enough to refuse a file by.
+    pub declared_frames: Option<u64>,
+}
+
+/// Receives the decoded audio of a stream as [`walk`] produces it.
+pub(crate) trait FrameSink {
+    /// The error the sink can add to those of decoding.
+    type Error: From<ProbeError>;
+
+    /// Called once, after the container and codec are open and before any decoding.
+    fn start(&mut self, header: &StreamHeader) -> Result<(), Self::Error>;
+
+    /// Called for each decoded packet; only its first `keep` frames belong to the stream.
+    fn frames(&mut self, decoded: &AudioBufferRef<'_>, keep: usize) -> Result<(), Self::Error>;
+}
+
+/// The sink of [`probe`], which only needs the counts that [`walk`] keeps anyway.
+struct CountOnly;
+
+impl FrameSink for CountOnly {
+    type Error = ProbeError;
+
+    fn start(&mut self, _header: &StreamHeader) -> Result<(), ProbeError> {
+        Ok(())
+    }
+
+    fn frames(&mut self, _decoded: &AudioBufferRef<'_>, _keep: usize) -> Result<(), ProbeError> {
+        Ok(())
+    }
+}
+
+/// Decodes every packet of `bytes`, hands each to `sink` and reports what the stream is.
+///
+/// This is the one place that drives symphonia: [`probe`] counts with it and
+/// [`crate::audio::decode`] collects samples with it, so both refuse exactly
+/// the same files.  A container whose exact declared length is already over
+/// the limit is refused before anything is decoded.
+pub(crate) fn walk<S: FrameSink>(
+    bytes: &[u8],
+    max_duration_ms: u64,
+    sink: &mut S,
+) -> Result<AudioInfo, S::Error> {
     let bytes = skip_id3v2(bytes);
     let format = sniff(bytes).ok_or(ProbeError::Unsupported)?;
 
@@ -159,6 +211,26 @@ pub fn probe(bytes: &[u8], max_duration_ms: u64) -> Result<AudioInfo, ProbeError
         .channels
         .map(|c| u16::try_from(c.count()).unwrap_or(u16::MAX))
         .unwrap_or(0);
+    // An MP3 length without a LAME tag is a guess from the bitrate, too rough to refuse by.
+    let declared_frames = match format {
+        AudioFormat::Mp3 if params.delay.is_none() => None,
+        _ => params.n_frames,
+    };
+    if let Some(declared) = declared_frames
+        && sample_rate > 0
+        && exceeds(declared, sample_rate, max_duration_ms)
+    {
+        return Err(ProbeError::TooLong {
+            limit_ms: max_duration_ms,
+        }
+        .into());
+    }
+    sink.start(&StreamHeader {
+        sample_rate,
+        channels,
+        declared_frames,
+    })?;
+
     let mut frames: u64 = 0;
     // Vorbis decodes whole blocks, and the Ogg spec makes the last page's granule
     // position the true end of the stream; symphonia 0.5 does not trim the final
@@ -177,7 +249,7 @@ pub fn probe(bytes: &[u8], max_duration_ms: u64) -> Result<AudioInfo, ProbeError
             Err(SymphoniaError::IoError(e)) if e.kind() == ErrorKind::UnexpectedEof => break,
             // A chained Ogg stream starts a new logical stream; encore only measures the first.
             Err(SymphoniaError::ResetRequired) => break,
-            Err(e) => return Err(corrupt(e)),
+            Err(e) => return Err(corrupt(e).into()),
         };
         if packet.track_id() != track_id {
             continue;
@@ -190,13 +262,17 @@ pub fn probe(bytes: &[u8], max_duration_ms: u64) -> Result<AudioInfo, ProbeError
         if channels == 0 {
             channels = u16::try_from(spec.channels.count()).unwrap_or(u16::MAX);
         }
+        let before = counted(frames);
         frames += decoded.frames() as u64;
+        let keep = usize::try_from(counted(frames) - before).unwrap_or(usize::MAX);
 
         if sample_rate > 0 && exceeds(counted(frames), sample_rate, max_duration_ms) {
             return Err(ProbeError::TooLong {
                 limit_ms: max_duration_ms,
-            });
+            }
+            .into());
         }
+        sink.frames(&decoded, keep)?;
     }
 
     if let Some(expected) = params.n_frames
@@ -204,28 +280,32 @@ pub fn probe(bytes: &[u8], max_duration_ms: u64) -> Result<AudioInfo, ProbeError
     {
         return Err(ProbeError::Corrupt(format!(
             "it ends after {frames} of the {expected} frames its header announces"
-        )));
+        ))
+        .into());
     }
     // FLAC carries an MD5 of its audio; a mismatch means the samples were altered.
     if decoder.finalize().verify_ok == Some(false) {
         return Err(ProbeError::Corrupt(
             "its audio does not match the checksum in its header".to_owned(),
-        ));
+        )
+        .into());
     }
     let frames = counted(frames);
     if frames == 0 {
-        return Err(ProbeError::Empty);
+        return Err(ProbeError::Empty.into());
     }
     if sample_rate == 0 || channels == 0 {
         return Err(ProbeError::Corrupt(
             "it does not state its sample rate or channel count".to_owned(),
-        ));
+        )
+        .into());
     }
 
     if exceeds(frames, sample_rate, max_duration_ms) {
         return Err(ProbeError::TooLong {
             limit_ms: max_duration_ms,
-        });
+        }
+        .into());
     }
     let duration_ms = frames_to_ms(frames, sample_rate);
 
@@ -343,7 +423,7 @@ fn ends_early(
 }
 
 /// Whether `frames` at `sample_rate` is strictly longer than `limit_ms`.
-fn exceeds(frames: u64, sample_rate: u32, limit_ms: u64) -> bool {
+pub(crate) fn exceeds(frames: u64, sample_rate: u32, limit_ms: u64) -> bool {
     // Compare in integers so that a file exactly at the limit is accepted.
     u128::from(frames) * 1000 > u128::from(limit_ms) * u128::from(sample_rate)
 }

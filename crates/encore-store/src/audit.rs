@@ -9,6 +9,8 @@
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
+use tokio::sync::oneshot;
+
 use crate::rights::{AgreementRow, ParticipationRow};
 use crate::{Store, StoreError};
 
@@ -171,7 +173,101 @@ macro_rules! dispatch_audit {
     };
 }
 
+pub(crate) use dispatch_audit;
+
+/// A decision to store.
+pub(crate) struct NewDecision {
+    pub id: String,
+    pub at_ms: i64,
+    pub key_id: String,
+    pub request: String,
+    pub decision: String,
+    pub snapshot: String,
+}
+
+/// A queued decision and where to send the outcome of its write.
+type Queued = (NewDecision, oneshot::Sender<Result<(), String>>);
+
+/// Most decisions written in one statement.
+const DECISIONS_PER_WRITE_MAX: usize = 256;
+
+/// Group commit for decisions: every caller queues its row, then callers take turns (in
+/// arrival order) writing whatever is queued in one statement, so under load one transaction
+/// carries many decisions. A caller returns only once its own row is committed (or failed).
+#[derive(Default)]
+pub(crate) struct GroupCommit {
+    queue: std::sync::Mutex<Vec<Queued>>,
+    writer: tokio::sync::Mutex<()>,
+}
+
+impl std::fmt::Debug for GroupCommit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GroupCommit").finish_non_exhaustive()
+    }
+}
+
+impl GroupCommit {
+    fn take(&self, max: usize) -> Vec<Queued> {
+        let mut queue = self.queue.lock().unwrap_or_else(|e| e.into_inner());
+        let n = queue.len().min(max);
+        queue.drain(..n).collect()
+    }
+}
+
 impl Store {
+    /// Stores a decision and returns its new `dec_` id, once it is committed.
+    pub async fn record_decision(
+        &self,
+        key_id: &str,
+        request: &str,
+        decision: &str,
+        snapshot: &str,
+    ) -> Result<String, StoreError> {
+        let id = crate::new_id("dec");
+        let (done, mut rx) = oneshot::channel();
+        let row = NewDecision {
+            id: id.clone(),
+            at_ms: crate::now_ms(),
+            key_id: key_id.to_owned(),
+            request: request.to_owned(),
+            decision: decision.to_owned(),
+            snapshot: snapshot.to_owned(),
+        };
+        self.decisions
+            .queue
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((row, done));
+        loop {
+            {
+                let _turn = self.decisions.writer.lock().await;
+                let batch = self.decisions.take(DECISIONS_PER_WRITE_MAX);
+                if !batch.is_empty() {
+                    // Written by a task of its own, so that a caller that goes away (a client
+                    // hanging up) cannot abandon the rows of the others mid-write.
+                    let store = self.clone();
+                    let write = tokio::spawn(async move {
+                        let (rows, waiters): (Vec<_>, Vec<_>) = batch.into_iter().unzip();
+                        let result = dispatch_audit!(store, insert_decisions(&rows))
+                            .map_err(|e| e.to_string());
+                        for w in waiters {
+                            let _ = w.send(result.clone());
+                        }
+                    });
+                    let _ = write.await;
+                }
+            }
+            match rx.try_recv() {
+                Ok(Ok(())) => return Ok(id),
+                Ok(Err(message)) => return Err(StoreError::Write(message)),
+                Err(oneshot::error::TryRecvError::Empty) => continue,
+                Err(oneshot::error::TryRecvError::Closed) => {
+                    return Err(StoreError::Write("the decision write was abandoned".into()));
+                }
+            }
+        }
+    }
+
     /// Audit entries after `after_seq`, oldest first, at most `limit`. With a party filter,
     /// only entries concerning one of those parties (none when the list is empty).
     pub async fn audit_entries(
@@ -239,22 +335,6 @@ impl Store {
             first_bad_seq: None,
             reason: None,
         })
-    }
-
-    /// Stores a decision and returns its new `dec_` id.
-    pub async fn record_decision(
-        &self,
-        key_id: &str,
-        request: &str,
-        decision: &str,
-        snapshot: &str,
-    ) -> Result<String, StoreError> {
-        let id = crate::new_id("dec");
-        dispatch_audit!(
-            self,
-            insert_decision(&id, key_id, request, decision, snapshot)
-        )?;
-        Ok(id)
     }
 
     /// A stored decision by id.

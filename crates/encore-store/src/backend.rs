@@ -18,6 +18,7 @@ macro_rules! backend {
             use crate::keys::{ApiKey, NewKey};
             use crate::records::*;
             use crate::{conflict, like_pattern, new_id, now_ms, StoreError};
+            use crate::backend_audit::$m::note_change;
 
             fn placeholders(offset: usize, n: usize) -> String {
                 crate::placeholders($sqlite, offset, n)
@@ -85,6 +86,7 @@ macro_rules! backend {
             }
 
             pub async fn update_party(p: &P, id: &str, input: &PartyInput) -> Result<Party, StoreError> {
+                let mut tx = p.begin().await?;
                 let done = sqlx::query(
                     "UPDATE parties SET ext_ref = $2, name = $3, name_lower = $4, kind = $5, ipi = $6, isni = $7, \
                      updated_at_ms = $8 WHERE id = $1",
@@ -97,12 +99,14 @@ macro_rules! backend {
                 .bind(input.ipi.as_ref().map(|v| v.as_str().to_owned()))
                 .bind(input.isni.as_ref().map(|v| v.as_str().to_owned()))
                 .bind(now_ms())
-                .execute(p)
+                .execute(&mut *tx)
                 .await
                 .map_err(|e| conflict(e, "party"))?;
                 if done.rows_affected() == 0 {
                     return Err(StoreError::NotFound { what: "party" });
                 }
+                note_change(&mut tx, "party", id).await?;
+                tx.commit().await?;
                 get_party(p, id).await?.ok_or(StoreError::NotFound { what: "party" })
             }
 
@@ -389,6 +393,7 @@ macro_rules! backend {
                 delete_relations(&mut tx, "work_writers", "work_id", &ids).await?;
                 delete_relations(&mut tx, "work_splits", "work_id", &ids).await?;
                 write_work_relations(&mut tx, id, input).await?;
+                note_change(&mut tx, "work", id).await?;
                 tx.commit().await?;
                 get_work(p, id).await?.ok_or(StoreError::NotFound { what: "work" })
             }
@@ -523,6 +528,7 @@ macro_rules! backend {
                     delete_relations(&mut tx, table, "recording_id", &ids).await?;
                 }
                 write_recording_relations(&mut tx, id, input).await?;
+                note_change(&mut tx, "recording", id).await?;
                 tx.commit().await?;
                 get_recording(p, id).await?.ok_or(StoreError::NotFound { what: "recording" })
             }
@@ -679,11 +685,16 @@ macro_rules! backend {
             }
 
             pub async fn revoke_key(p: &P, id: &str) -> Result<ApiKey, StoreError> {
-                sqlx::query("UPDATE api_keys SET revoked_at_ms = $2 WHERE id = $1 AND revoked_at_ms IS NULL")
+                let mut tx = p.begin().await?;
+                let done = sqlx::query("UPDATE api_keys SET revoked_at_ms = $2 WHERE id = $1 AND revoked_at_ms IS NULL")
                     .bind(id)
                     .bind(now_ms())
-                    .execute(p)
+                    .execute(&mut *tx)
                     .await?;
+                if done.rows_affected() > 0 {
+                    note_change(&mut tx, "key", id).await?;
+                }
+                tx.commit().await?;
                 get_key(p, id).await?.ok_or(StoreError::NotFound { what: "key" })
             }
 
@@ -915,6 +926,10 @@ macro_rules! backend {
                     }
                 }
 
+                // Updated rows may be held by a process's copies; new rows cannot be.
+                if out.updated > 0 {
+                    note_change(&mut tx, "catalog", "").await?;
+                }
                 tx.commit().await?;
                 Ok(out)
             }

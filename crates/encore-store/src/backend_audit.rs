@@ -53,7 +53,45 @@ macro_rules! backend_audit {
                 .bind(&e.hash)
                 .execute(&mut *conn)
                 .await?;
+                // An agreement's change is noted against its licensor, whose agreements a
+                // cache holds together (including "none yet").
+                let (kind, item) = match new.subject_kind {
+                    "agreement" => ("licensor", new.parties.first().copied().unwrap_or_default()),
+                    kind => (kind, new.subject_id),
+                };
+                note_change(conn, kind, item).await
+            }
+
+            /// Notes, in the caller's transaction, that `item` of `kind` changed (see
+            /// migration 0007 and `cache.rs`). On PostgreSQL the audit log's advisory lock
+            /// (re-entrant within a transaction) orders notes by commit; SQLite has one writer.
+            pub async fn note_change(conn: &mut Conn, kind: &str, item: &str) -> Result<(), StoreError> {
+                if !$sqlite {
+                    sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(APPEND_LOCK).execute(&mut *conn).await?;
+                }
+                sqlx::query("INSERT INTO changes (seq, kind, item) SELECT COALESCE(MAX(seq), 0) + 1, $1, $2 FROM changes")
+                    .bind(kind)
+                    .bind(item)
+                    .execute(&mut *conn)
+                    .await?;
                 Ok(())
+            }
+
+            /// Up to `limit` changes after `seq`, oldest first.
+            pub async fn changes_since(p: &P, seq: i64, limit: i64) -> Result<Vec<(i64, String, String)>, StoreError> {
+                let rows = sqlx::query("SELECT seq, kind, item FROM changes WHERE seq > $1 ORDER BY seq LIMIT $2")
+                    .bind(seq)
+                    .bind(limit)
+                    .fetch_all(p)
+                    .await?;
+                rows.iter()
+                    .map(|r| Ok((r.try_get("seq")?, r.try_get("kind")?, r.try_get("item")?)))
+                    .collect()
+            }
+
+            /// The latest change's seq, 0 when there is none.
+            pub async fn last_change(p: &P) -> Result<i64, StoreError> {
+                Ok(sqlx::query_scalar::<_, i64>("SELECT COALESCE(MAX(seq), 0) FROM changes").fetch_one(p).await?)
             }
 
             fn entry_from_row(row: &DbRow) -> Result<AuditEntry, StoreError> {
@@ -111,25 +149,31 @@ macro_rules! backend_audit {
                 query.fetch_all(p).await?.iter().map(entry_from_row).collect()
             }
 
-            pub async fn insert_decision(
-                p: &P,
-                id: &str,
-                key_id: &str,
-                request: &str,
-                decision: &str,
-                snapshot: &str,
-            ) -> Result<(), StoreError> {
-                sqlx::query(
-                    "INSERT INTO decisions (id, at_ms, key_id, request, decision, snapshot) VALUES ($1, $2, $3, $4, $5, $6)",
-                )
-                .bind(id)
-                .bind(now_ms())
-                .bind(key_id)
-                .bind(request)
-                .bind(decision)
-                .bind(snapshot)
-                .execute(p)
-                .await?;
+            /// Inserts decisions in one statement (the group commit of `audit.rs`): all are
+            /// stored or none.
+            pub async fn insert_decisions(p: &P, rows: &[crate::audit::NewDecision]) -> Result<(), StoreError> {
+                if rows.is_empty() {
+                    return Ok(());
+                }
+                let mut sql = String::from("INSERT INTO decisions (id, at_ms, key_id, request, decision, snapshot) VALUES ");
+                for i in 0..rows.len() {
+                    let b = i * 6;
+                    if i > 0 {
+                        sql.push_str(", ");
+                    }
+                    sql.push_str(&format!("(${}, ${}, ${}, ${}, ${}, ${})", b + 1, b + 2, b + 3, b + 4, b + 5, b + 6));
+                }
+                let mut query = sqlx::query(&sql);
+                for r in rows {
+                    query = query
+                        .bind(&r.id)
+                        .bind(r.at_ms)
+                        .bind(&r.key_id)
+                        .bind(&r.request)
+                        .bind(&r.decision)
+                        .bind(&r.snapshot);
+                }
+                query.execute(p).await?;
                 Ok(())
             }
 

@@ -81,8 +81,7 @@ impl Store {
         if !secret.starts_with(SECRET_PREFIX) || secret.len() > 128 {
             return Ok(None);
         }
-        let key = dispatch!(self, key_by_hash(&digest(secret)))?;
-        Ok(key.filter(|k| k.revoked_at_ms.is_none()))
+        self.cached_key(&digest(secret)).await
     }
 
     /// A key by id.

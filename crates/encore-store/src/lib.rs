@@ -11,6 +11,7 @@ mod backend;
 mod backend_audit;
 mod backend_models;
 mod backend_rights;
+mod cache;
 mod catalog;
 mod import;
 mod keys;
@@ -27,6 +28,7 @@ use sqlx::sqlite::{
 };
 
 pub use audit::{AuditEntry, AuditReport, DecisionRecord, GENESIS_HASH, canonical_text};
+pub use cache::RightsReader;
 pub use import::{
     ImportBatch, ImportOutcome, ImportParty, ImportRecording, ImportRowError, ImportWork, Importer,
 };
@@ -72,6 +74,9 @@ pub enum StoreError {
     /// The database failed; the cause is logged by the caller, never shown to clients.
     #[error("database error: {0}")]
     Backend(#[from] sqlx::Error),
+    /// A write shared with other callers (a group commit) failed; the cause is logged.
+    #[error("database error: {0}")]
+    Write(String),
     /// Migrations failed.
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
@@ -107,6 +112,10 @@ pub(crate) use dispatch;
 #[derive(Clone, Debug)]
 pub struct Store {
     pub(crate) pool: Pool,
+    /// Copies of what decisions and authentication read (`cache.rs`), shared by clones.
+    pub(crate) cache: std::sync::Arc<cache::Cache>,
+    /// Decisions waiting to be written together (`audit.rs`), shared by clones.
+    pub(crate) decisions: std::sync::Arc<audit::GroupCommit>,
 }
 
 impl Store {
@@ -128,9 +137,7 @@ impl Store {
                 .acquire_timeout(Duration::from_secs(10))
                 .connect_with(options)
                 .await?;
-            return Ok(Self {
-                pool: Pool::Postgres(pool),
-            });
+            return Ok(Self::with_pool(Pool::Postgres(pool)));
         }
         let path = url
             .strip_prefix("sqlite://")
@@ -168,9 +175,15 @@ impl Store {
             .max_connections(limits::SQLITE_POOL_CONNECTIONS_MAX)
             .connect_with(options)
             .await?;
-        Ok(Self {
-            pool: Pool::Sqlite(pool),
-        })
+        Ok(Self::with_pool(Pool::Sqlite(pool)))
+    }
+
+    fn with_pool(pool: Pool) -> Self {
+        Self {
+            pool,
+            cache: Default::default(),
+            decisions: Default::default(),
+        }
     }
 
     /// Applies pending migrations of this backend. Safe to run again.

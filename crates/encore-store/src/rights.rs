@@ -492,8 +492,13 @@ impl Store {
     }
 
     /// The use table decisions follow: the stored one, or `UseTable::default()` when the
-    /// operator never changed it.
+    /// operator never changed it. Read through the copies of `cache.rs`.
     pub async fn use_table(&self) -> Result<UseTable, StoreError> {
+        self.rights().await?.use_table().await
+    }
+
+    /// The use table as stored, read from the database.
+    pub(crate) async fn stored_use_table(&self) -> Result<UseTable, StoreError> {
         match dispatch_rights!(self, get_use_table())? {
             Some(text) => use_table_from_text(&text).map_err(|e| corrupt("use table", e)),
             None => Ok(UseTable::default()),

@@ -542,14 +542,19 @@ async fn revocation_through_one_replica_is_honoured_by_the_next_check_on_another
         )
         .await,
     );
-    let fan = secret(
-        a.post(
+    let fan_created = a
+        .post(
             "/v1/keys",
             &admin,
             json!({"role": "fan", "parties": [], "name": "fan"}),
         )
-        .await,
-    );
+        .await;
+    let fan_id = fan_created["key"]["id"]
+        .as_str()
+        .or(fan_created["id"].as_str())
+        .expect("key id")
+        .to_owned();
+    let fan = secret(fan_created);
     let agreement = id(a
         .post(
             "/v1/agreements",
@@ -586,8 +591,9 @@ async fn revocation_through_one_replica_is_honoured_by_the_next_check_on_another
         )
         .await;
     assert_eq!(revoked["status"], "revoked", "{revoked}");
-    // The very next check on the other process sees it: no cache stands between them.
-    let d = b.post("/v1/rights/check", &fan, remix).await;
+    // The very next check on the other process sees it: b's in-memory copies follow the
+    // change log, which it reads before every request.
+    let d = b.post("/v1/rights/check", &fan, remix.clone()).await;
     assert_eq!(d["allowed"], false, "{d}");
     let codes: Vec<&str> = d["reasons"]
         .as_array()
@@ -599,6 +605,50 @@ async fn revocation_through_one_replica_is_honoured_by_the_next_check_on_another
     assert_eq!(codes, ["AGREEMENT_REVOKED", "AGREEMENT_REVOKED"], "{d}");
     assert_eq!(d["reasons"][0]["agreement"], agreement.as_str(), "{d}");
     assert_eq!(d["reasons"][0]["party"], label.as_str(), "{d}");
+
+    // A catalog change made on a reaches b's copies too: a second owner, with no agreement,
+    // joins the recording's master splits.
+    let other = id(a
+        .post(
+            "/v1/parties",
+            &admin,
+            json!({"name": "Second Label", "kind": "organisation"}),
+        )
+        .await);
+    let (status, body) = a
+        .send(
+            reqwest::Method::PATCH,
+            &format!("/v1/recordings/{recording}"),
+            &admin,
+            json!({"splits": [{"party": label, "share_ppm": 500000},
+                              {"party": other, "share_ppm": 500000}]}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let d = b.post("/v1/rights/check", &fan, remix.clone()).await;
+    let no_agreement: Vec<&str> = d["reasons"]
+        .as_array()
+        .expect("reasons")
+        .iter()
+        .filter(|r| r["code"] == "NO_AGREEMENT")
+        .filter_map(|r| r["party"].as_str())
+        .collect();
+    assert_eq!(no_agreement, [other.as_str()], "{d}");
+
+    // And a key revoked on a is refused by b at once.
+    let (status, body) = a
+        .send(
+            reqwest::Method::DELETE,
+            &format!("/v1/keys/{fan_id}"),
+            &admin,
+            json!({}),
+        )
+        .await;
+    assert!((200..300).contains(&status), "{status} {body}");
+    let (status, body) = b
+        .send(reqwest::Method::POST, "/v1/rights/check", &fan, remix)
+        .await;
+    assert_eq!(status, 401, "{body}");
 
     a.stop();
     b.stop();

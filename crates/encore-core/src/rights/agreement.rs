@@ -1,8 +1,10 @@
 //! Agreements: how owners (labels, publishers, self-releasing artists) consent to uses.
 
+use std::borrow::Borrow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::hash::{BuildHasher, Hash};
 
-use super::{AgreementId, PartyId, RecordingId, WorkId};
+use super::{AgreementId, FastMap, Key, PartyId, RecordingId, WorkId};
 use crate::{Money, Territory, UseType};
 
 /// Which catalog items an agreement covers.
@@ -191,9 +193,12 @@ impl Agreement {
     /// `None` if the agreement does not apply to `item` at all, else what stops it licensing.
     // Proposed and out-of-scope agreements are not "considered", so they yield NO_AGREEMENT
     // rather than a misleadingly specific reason.
+    // `scope_known` says the caller already knows `item` is in scope (an index picked the
+    // agreement for it), sparing a lookup in the scope's set.
     pub(crate) fn assess(
         &self,
         item: ItemRef<'_>,
+        scope_known: bool,
         use_type: UseType,
         territory: Territory,
         at_ms: i64,
@@ -203,12 +208,13 @@ impl Agreement {
             AgreementStatus::Accepted => false,
             AgreementStatus::Revoked { at_ms: revoked } => at_ms >= revoked,
         };
-        let in_scope = match (&self.scope, item) {
-            (Scope::AllWhereLicensorHoldsShares, _) => true,
-            (Scope::Recordings(set), ItemRef::Recording(id)) => set.contains(id),
-            (Scope::Works(set), ItemRef::Work(id)) => set.contains(id),
-            _ => false,
-        };
+        let in_scope = scope_known
+            || match (&self.scope, item) {
+                (Scope::AllWhereLicensorHoldsShares, _) => true,
+                (Scope::Recordings(set), ItemRef::Recording(id)) => set.contains(id),
+                (Scope::Works(set), ItemRef::Work(id)) => set.contains(id),
+                _ => false,
+            };
         if !in_scope {
             return None;
         }
@@ -254,6 +260,8 @@ pub trait AgreementView {
 #[derive(Clone, Debug)]
 pub struct Candidates<'a> {
     agreements: &'a [Agreement],
+    /// Compact terms parallel to `agreements`, when the view keeps them.
+    terms: &'a [Terms],
     /// Indices into `agreements`; `None` means all of them, in order.
     picks: Option<(&'a [u32], &'a [u32])>,
     next: usize,
@@ -264,17 +272,117 @@ impl<'a> Candidates<'a> {
     pub fn all(agreements: &'a [Agreement]) -> Self {
         Self {
             agreements,
+            terms: &[],
             picks: None,
             next: 0,
         }
     }
 
-    /// The agreements at positions `first` then `second` of `agreements`.
-    fn picked(agreements: &'a [Agreement], first: &'a [u32], second: &'a [u32]) -> Self {
+    /// Whether every candidate is known to cover the item (an index picked them), so that
+    /// their scopes need not be checked again.
+    pub fn scope_known(&self) -> bool {
+        self.picks.is_some()
+    }
+
+    /// The agreements at positions `first` then `second` of `agreements`; every one of them
+    /// must cover the item.
+    fn picked(licensed: &'a Licensed, first: &'a [u32], second: &'a [u32]) -> Self {
         Self {
-            agreements,
+            agreements: &licensed.list,
+            terms: &licensed.terms,
             picks: Some((first, second)),
             next: 0,
+        }
+    }
+
+    /// The next candidate, assessed for a use of `item` (see [`Agreement::assess`]), and
+    /// whether it requires approval. Reads the compact terms when the view keeps them, so the
+    /// common case never touches the agreement itself.
+    pub(crate) fn assess_next(
+        &mut self,
+        item: ItemRef<'_>,
+        use_type: UseType,
+        territory: Territory,
+        at_ms: i64,
+    ) -> Option<(Option<Failures>, bool)> {
+        let at = self.position()?;
+        let agreement = self.agreements.get(at)?;
+        let Some(terms) = self.terms.get(at) else {
+            let scope_known = self.scope_known();
+            let assessed = agreement.assess(item, scope_known, use_type, territory, at_ms);
+            return Some((assessed, agreement.requires_approval));
+        };
+        // Picked candidates are in scope; `terms` exist only on picked candidates.
+        let revoked = match terms.status {
+            AgreementStatus::Proposed => return Some((None, terms.requires_approval)),
+            AgreementStatus::Accepted => false,
+            AgreementStatus::Revoked { at_ms: revoked } => at_ms >= revoked,
+        };
+        let mut bits = 0;
+        if revoked {
+            bits |= Failures::REVOKED;
+        }
+        if at_ms < terms.starts_at_ms || at_ms >= terms.ends_at_ms {
+            bits |= Failures::OUTSIDE_WINDOW;
+        }
+        if terms.uses & (1 << use_type as u16) == 0 {
+            bits |= Failures::USE_NOT_LICENSED;
+        }
+        if !terms.everywhere && !agreement.territories.covers(territory) {
+            bits |= Failures::TERRITORY_EXCLUDED;
+        }
+        Some((Some(Failures(bits)), terms.requires_approval))
+    }
+
+    /// The remaining candidates with their positions in the licensor's list.
+    pub(crate) fn positioned(mut self) -> impl Iterator<Item = (usize, &'a Agreement)> {
+        std::iter::from_fn(move || {
+            let at = self.position()?;
+            Some((at, self.agreements.get(at)?))
+        })
+    }
+
+    /// Position in `agreements` of the next candidate.
+    fn position(&mut self) -> Option<usize> {
+        let i = self.next;
+        self.next += 1;
+        match self.picks {
+            None => (i < self.agreements.len()).then_some(i),
+            Some((first, second)) => {
+                let at = match first.get(i) {
+                    Some(&at) => at,
+                    None => *second.get(i - first.len())?,
+                };
+                Some(at as usize)
+            }
+        }
+    }
+}
+
+/// The terms of an agreement the hot path reads, packed small and kept beside the list so that
+/// checking a licensor's agreements reads one contiguous array.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Terms {
+    status: AgreementStatus,
+    starts_at_ms: i64,
+    /// Exclusive end; `i64::MAX` when open-ended.
+    ends_at_ms: i64,
+    /// Bit `u` set when use type `u` is licensed.
+    uses: u16,
+    /// Covers every territory, including a world-wide use.
+    everywhere: bool,
+    requires_approval: bool,
+}
+
+impl Terms {
+    fn of(a: &Agreement) -> Self {
+        Self {
+            status: a.status,
+            starts_at_ms: a.starts_at_ms,
+            ends_at_ms: a.ends_at_ms.unwrap_or(i64::MAX),
+            uses: a.uses.iter().fold(0, |m, &u| m | 1 << u as u16),
+            everywhere: a.territories.covers(Territory::world()),
+            requires_approval: a.requires_approval,
         }
     }
 }
@@ -283,22 +391,16 @@ impl<'a> Iterator for Candidates<'a> {
     type Item = &'a Agreement;
 
     fn next(&mut self) -> Option<&'a Agreement> {
-        let i = self.next;
-        self.next += 1;
-        match self.picks {
-            None => self.agreements.get(i),
-            Some((first, second)) => {
-                let at = match first.get(i) {
-                    Some(&at) => at,
-                    None => *second.get(i - first.len())?,
-                };
-                self.agreements.get(at as usize)
-            }
-        }
+        let at = self.position()?;
+        self.agreements.get(at)
     }
 }
 
-impl AgreementView for HashMap<PartyId, Vec<Agreement>> {
+impl<K, S> AgreementView for HashMap<K, Vec<Agreement>, S>
+where
+    K: Borrow<str> + Hash + Eq,
+    S: BuildHasher,
+{
     fn by_licensor(&self, licensor: &str) -> &[Agreement] {
         self.get(licensor).map_or(&[], Vec::as_slice)
     }
@@ -308,33 +410,37 @@ impl AgreementView for HashMap<PartyId, Vec<Agreement>> {
 #[derive(Clone, Debug, Default)]
 struct Licensed {
     list: Vec<Agreement>,
+    /// `Terms::of` each agreement in `list`, position for position.
+    terms: Vec<Terms>,
     /// Positions in `list` of catalogue-wide agreements.
     general: Vec<u32>,
     /// Positions in `list` of the agreements listing each recording.
-    recordings: HashMap<RecordingId, Vec<u32>>,
+    recordings: FastMap<Key, Vec<u32>>,
     /// Positions in `list` of the agreements listing each work.
-    works: HashMap<WorkId, Vec<u32>>,
+    works: FastMap<Key, Vec<u32>>,
 }
 
 impl Licensed {
     fn index(&mut self, at: usize) {
         let pos = u32::try_from(at).expect("fewer than 2^32 agreements per licensor");
+        self.terms.push(Terms::of(&self.list[at]));
         match &self.list[at].scope {
             Scope::AllWhereLicensorHoldsShares => self.general.push(pos),
             Scope::Recordings(set) => {
                 for r in set {
-                    self.recordings.entry(r.clone()).or_default().push(pos);
+                    self.recordings.entry(Key::new(r)).or_default().push(pos);
                 }
             }
             Scope::Works(set) => {
                 for w in set {
-                    self.works.entry(w.clone()).or_default().push(pos);
+                    self.works.entry(Key::new(w)).or_default().push(pos);
                 }
             }
         }
     }
 
     fn reindex(&mut self) {
+        self.terms.clear();
         self.general.clear();
         self.recordings.clear();
         self.works.clear();
@@ -343,9 +449,9 @@ impl Licensed {
         }
     }
 
-    fn for_item<'a>(&'a self, map: &'a HashMap<String, Vec<u32>>, id: &str) -> Candidates<'a> {
+    fn for_item<'a>(&'a self, map: &'a FastMap<Key, Vec<u32>>, id: &str) -> Candidates<'a> {
         let listed = map.get(id).map_or(&[][..], Vec::as_slice);
-        Candidates::picked(&self.list, &self.general, listed)
+        Candidates::picked(self, &self.general, listed)
     }
 }
 
@@ -353,8 +459,8 @@ impl Licensed {
 /// licensor an index from listed item to the agreements listing it.
 #[derive(Clone, Debug, Default)]
 pub struct AgreementIndex {
-    by_licensor: HashMap<PartyId, Licensed>,
-    licensor_of: HashMap<AgreementId, PartyId>,
+    by_licensor: FastMap<Key, Licensed>,
+    licensor_of: FastMap<Key, Key>,
 }
 
 impl AgreementIndex {
@@ -367,10 +473,10 @@ impl AgreementIndex {
     pub fn insert(&mut self, agreement: Agreement) {
         self.remove(&agreement.id);
         self.licensor_of
-            .insert(agreement.id.clone(), agreement.licensor.clone());
+            .insert(Key::new(&agreement.id), Key::new(&agreement.licensor));
         let licensed = self
             .by_licensor
-            .entry(agreement.licensor.clone())
+            .entry(Key::new(&agreement.licensor))
             .or_default();
         licensed.list.push(agreement);
         licensed.index(licensed.list.len() - 1);
@@ -407,17 +513,18 @@ impl AgreementIndex {
         let Some(licensor) = self.licensor_of.get(id) else {
             return false;
         };
-        let found = self
-            .by_licensor
-            .get_mut(licensor)
-            .and_then(|l| l.list.iter_mut().find(|a| a.id == id));
-        match found {
-            Some(a) if a.status == AgreementStatus::Accepted => {
-                a.status = AgreementStatus::Revoked { at_ms };
-                true
-            }
-            _ => false,
+        let Some(licensed) = self.by_licensor.get_mut(licensor) else {
+            return false;
+        };
+        let Some(at) = licensed.list.iter().position(|a| a.id == id) else {
+            return false;
+        };
+        if licensed.list[at].status != AgreementStatus::Accepted {
+            return false;
         }
+        licensed.list[at].status = AgreementStatus::Revoked { at_ms };
+        licensed.terms[at] = Terms::of(&licensed.list[at]);
+        true
     }
 
     /// Number of agreements.

@@ -1,28 +1,26 @@
 //! The catalog facts the engine needs: who owns and who made each recording and work.
 
-use std::collections::HashMap;
-
-use super::{PartyId, RecordingId, WorkId};
+use super::{FastMap, Key};
 use crate::{PartyKind, Splits};
 
 /// The rights-relevant facts of a recording.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct RecordingRights {
     /// Master owners and shares; `None` while unknown (then nobody can consent for them).
-    pub master_splits: Option<Splits<PartyId>>,
+    pub master_splits: Option<Splits<Key>>,
     /// Main artist party ids.
-    pub main_artists: Vec<PartyId>,
+    pub main_artists: Vec<Key>,
     /// The works (compositions) the recording embodies.
-    pub works: Vec<WorkId>,
+    pub works: Vec<Key>,
 }
 
 /// The rights-relevant facts of a musical work.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct WorkRights {
     /// Publishing owners and shares; `None` while unknown.
-    pub publishing_splits: Option<Splits<PartyId>>,
+    pub publishing_splits: Option<Splits<Key>>,
     /// Writer party ids.
-    pub writers: Vec<PartyId>,
+    pub writers: Vec<Key>,
 }
 
 /// Read access to the catalog, by id.
@@ -39,11 +37,11 @@ pub trait CatalogView {
 #[derive(Clone, Debug, Default)]
 pub struct MemoryCatalog {
     /// Recordings by id.
-    pub recordings: HashMap<RecordingId, RecordingRights>,
+    pub recordings: FastMap<Key, RecordingRights>,
     /// Works by id.
-    pub works: HashMap<WorkId, WorkRights>,
+    pub works: FastMap<Key, WorkRights>,
     /// Party kinds by id.
-    pub parties: HashMap<PartyId, PartyKind>,
+    pub parties: FastMap<Key, PartyKind>,
 }
 
 impl CatalogView for MemoryCatalog {

@@ -3,11 +3,11 @@
 
 use std::slice;
 
+use super::Agreement;
 use super::agreement::{Failures, ItemRef};
 use super::{
-    AgreementView, ArtistRule, CatalogView, Choice, Decision, Input, Item, Model, ModelView,
+    AgreementView, ArtistRule, CatalogView, Choice, Decision, Input, Item, Key, Model, ModelView,
     ParticipationView, PartyId, Reason, ReasonCode, TrainingSet, UseRequest, UseRule, UseTable,
-    WorkId,
 };
 use crate::{Territory, UseType};
 
@@ -106,7 +106,7 @@ pub fn model_clearance(
 }
 
 /// The items without repeats, first kept: quadratic, but inputs are few and it never allocates.
-fn distinct(items: &[String]) -> impl Iterator<Item = &String> {
+fn distinct<T: PartialEq>(items: &[T]) -> impl Iterator<Item = &T> {
     items
         .iter()
         .enumerate()
@@ -285,7 +285,7 @@ where
     }
 
     /// Publishing owners and writers of a work, as an input or linked to recording `via`.
-    fn work(&self, w: &WorkId, via: Option<&str>, out: &mut Out) {
+    fn work(&self, w: &str, via: Option<&str>, out: &mut Out) {
         let at = match via {
             Some(r) => At {
                 input: InputRef::Recording(r),
@@ -311,7 +311,8 @@ where
             }
         }
         if self.rule.writers {
-            let works = slice::from_ref(w);
+            let key = Key::new(w);
+            let works = slice::from_ref(&key);
             for writer in distinct(&work.writers) {
                 self.person(writer, via, works, at, out);
             }
@@ -345,7 +346,7 @@ where
                 input,
                 item: Some(ItemRef::Work(w)),
             };
-            self.person(artist, None, slice::from_ref(w), at, out);
+            self.person(artist, None, slice::from_ref(&Key::new(w)), at, out);
         }
         if !performed_any {
             self.person(artist, None, &[], At::input(input), out);
@@ -371,20 +372,22 @@ where
 
     /// An owner consents if any agreement it granted licenses this use of `item` now, here.
     fn owner(&self, party: &str, item: ItemRef<'_>, at: At<'_>, out: &mut Out) {
-        let candidates = match item {
+        let mut candidates = match item {
             ItemRef::Recording(id) => self.agreements.for_recording(party, id),
             ItemRef::Work(id) => self.agreements.for_work(party, id),
         };
         let mut considered = false;
         let mut licensed = false;
         let mut needs_approval = false;
-        for a in candidates {
-            if let Some(failures) = a.assess(item, self.use_type, self.territory, self.at_ms) {
+        while let Some((assessed, requires_approval)) =
+            candidates.assess_next(item, self.use_type, self.territory, self.at_ms)
+        {
+            if let Some(failures) = assessed {
                 considered = true;
                 if failures.none() {
                     licensed = true;
                     // Where several agreements license the use, the stricter terms apply.
-                    needs_approval |= a.requires_approval;
+                    needs_approval |= requires_approval;
                 }
             }
         }
@@ -400,15 +403,22 @@ where
         }
         // Rare path: say what is wrong with each agreement that could have applied, in the
         // licensor's order.
-        let agreements = self.agreements.by_licensor(party);
+        let candidates = match item {
+            ItemRef::Recording(id) => self.agreements.for_recording(party, id),
+            ItemRef::Work(id) => self.agreements.for_work(party, id),
+        };
+        let scope_known = candidates.scope_known();
+        let mut in_order: Vec<(usize, &Agreement)> = candidates.positioned().collect();
+        in_order.sort_unstable_by_key(|(at, _)| *at);
         const CODES: [(u8, ReasonCode); 4] = [
             (Failures::REVOKED, ReasonCode::AgreementRevoked),
             (Failures::OUTSIDE_WINDOW, ReasonCode::OutsideWindow),
             (Failures::USE_NOT_LICENSED, ReasonCode::UseNotLicensed),
             (Failures::TERRITORY_EXCLUDED, ReasonCode::TerritoryExcluded),
         ];
-        for a in agreements {
-            let Some(failures) = a.assess(item, self.use_type, self.territory, self.at_ms) else {
+        for (_, a) in in_order {
+            let assessed = a.assess(item, scope_known, self.use_type, self.territory, self.at_ms);
+            let Some(failures) = assessed else {
                 continue;
             };
             for (bit, code) in CODES {
@@ -424,7 +434,7 @@ where
         &self,
         party: &str,
         recording: Option<&str>,
-        works: &[WorkId],
+        works: &[Key],
         at: At<'_>,
         out: &mut Out,
     ) {

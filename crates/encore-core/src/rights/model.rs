@@ -1,6 +1,8 @@
 //! Generative models: what they can do and what they were trained on.
 
+use std::borrow::Borrow;
 use std::collections::{BTreeSet, HashMap};
+use std::hash::{BuildHasher, Hash};
 
 use super::{ModelId, RecordingId, WorkId};
 use crate::UseType;
@@ -36,7 +38,11 @@ pub trait ModelView {
     fn model(&self, id: &str) -> Option<&Model>;
 }
 
-impl ModelView for HashMap<ModelId, Model> {
+impl<K, S> ModelView for HashMap<K, Model, S>
+where
+    K: Borrow<str> + Hash + Eq,
+    S: BuildHasher,
+{
     fn model(&self, id: &str) -> Option<&Model> {
         self.get(id)
     }

@@ -1,9 +1,11 @@
 //! Participation: how people (artists, writers) opt in to uses, per use type with optional
 //! per-recording and per-work overrides. Unset means no.
 
+use std::borrow::Borrow;
 use std::collections::{BTreeMap, HashMap};
+use std::hash::{BuildHasher, Hash};
 
-use super::{PartyId, RecordingId, USES, WorkId};
+use super::{Key, RecordingId, USES, WorkId};
 use crate::UseType;
 
 text_enum! {
@@ -81,7 +83,7 @@ impl Participation {
         &self,
         use_type: UseType,
         recording: Option<&str>,
-        works: &[WorkId],
+        works: &[Key],
     ) -> Option<Choice> {
         let per_use = self.for_use(use_type);
         let mut strictest: Option<Choice> = None;
@@ -94,7 +96,7 @@ impl Participation {
             consider(c);
         }
         for w in works {
-            if let Some(&c) = per_use.works.get(w) {
+            if let Some(&c) = per_use.works.get(w.as_str()) {
                 consider(c);
             }
         }
@@ -108,7 +110,11 @@ pub trait ParticipationView {
     fn participation(&self, party: &str) -> Option<&Participation>;
 }
 
-impl ParticipationView for HashMap<PartyId, Participation> {
+impl<K, S> ParticipationView for HashMap<K, Participation, S>
+where
+    K: Borrow<str> + Hash + Eq,
+    S: BuildHasher,
+{
     fn participation(&self, party: &str) -> Option<&Participation> {
         self.get(party)
     }
@@ -134,12 +140,12 @@ mod tests {
             p.effective(UseType::Remix, Some("r1"), &[]),
             Some(Choice::Approve)
         );
-        let w1 = ["w1".to_owned()];
+        let w1 = [Key::new("w1")];
         assert_eq!(
             p.effective(UseType::Remix, Some("r1"), &w1),
             Some(Choice::Deny)
         );
-        let w2 = ["w2".to_owned()];
+        let w2 = [Key::new("w2")];
         assert_eq!(p.effective(UseType::Remix, None, &w2), Some(Choice::Allow));
         assert_eq!(
             p.effective(UseType::Remix, Some("r1"), &w2),

@@ -23,6 +23,7 @@ pub use catalog::demo_songs;
 pub use style::Style;
 pub use theory::{Chord, Mode, Quality, chord};
 pub use wav::encode_wav_i16;
+pub(crate) use wav::encode_wav_i16_channels;
 
 use compose::{Note, Score, compose};
 use style::{Profile, Swing};
@@ -37,11 +38,11 @@ pub const SAMPLE_RATE: u32 = 44_100;
 /// a listener can hear and matches the synthesiser's internal block.
 const BLOCK: usize = 64;
 /// Silence left after the last note so releases and reverb decay naturally.
-const TAIL_SECS: f64 = 1.6;
+pub(crate) const TAIL_SECS: f64 = 1.6;
 /// The last part of the tail fades out so no file ends on a click.
-const FADE_SECS: f64 = 0.25;
+pub(crate) const FADE_SECS: f64 = 0.25;
 /// Mix peak after normalisation: -1 dBFS.
-const TARGET_PEAK: f32 = 0.891_250_9;
+pub(crate) const TARGET_PEAK: f32 = 0.891_250_9;
 
 /// Why the synthesiser could not produce a song.
 #[derive(Debug, thiserror::Error)]
@@ -436,11 +437,30 @@ fn swing(step: f64, unit: f64, amount: f64) -> f64 {
 
 /// A note-on or note-off at an absolute frame.
 #[derive(Clone, Copy, Debug)]
-struct Event {
-    frame: usize,
-    on: bool,
-    key: u8,
-    vel: u8,
+pub(crate) struct Event {
+    /// Frame at [`SAMPLE_RATE`] where the event happens.
+    pub frame: usize,
+    /// Note-on (`true`) or note-off.
+    pub on: bool,
+    /// MIDI key number.
+    pub key: u8,
+    /// MIDI velocity of a note-on.
+    pub vel: u8,
+}
+
+/// The MIDI set-up of one synthesiser: its channel, program and mix controllers.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Voice {
+    /// MIDI channel (9 is percussion).
+    pub channel: i32,
+    /// General MIDI program, 0-based.
+    pub program: u8,
+    /// Pan controller, 64 is centre.
+    pub pan: u8,
+    /// Reverb send controller.
+    pub reverb: u8,
+    /// Chorus send controller.
+    pub chorus: u8,
 }
 
 /// Renders one stem with its own synthesiser into interleaved stereo samples.
@@ -450,23 +470,6 @@ fn render_stem(
     timing: &Timing,
     total_frames: usize,
 ) -> Result<Vec<f32>, SynthError> {
-    let mut settings = SynthesizerSettings::new(SAMPLE_RATE as i32);
-    settings.block_size = BLOCK;
-    settings.maximum_polyphony = 128;
-    let mut synth =
-        Synthesizer::new(&bank.0, &settings).map_err(|e| SynthError::Synth(e.to_string()))?;
-
-    let ch = plan.channel;
-    synth.process_midi_message(ch, 0xC0, i32::from(plan.program), 0);
-    for (controller, value) in [
-        (7, 100),
-        (10, plan.pan),
-        (91, plan.reverb),
-        (93, plan.chorus),
-    ] {
-        synth.process_midi_message(ch, 0xB0, controller, i32::from(value));
-    }
-
     let sr = f64::from(SAMPLE_RATE);
     let mut events: Vec<Event> = Vec::with_capacity(plan.notes.len() * 2);
     for n in plan.notes {
@@ -486,6 +489,41 @@ fn render_stem(
             vel: 0,
         });
     }
+    let voice = Voice {
+        channel: plan.channel,
+        program: plan.program,
+        pan: plan.pan,
+        reverb: plan.reverb,
+        chorus: plan.chorus,
+    };
+    play_events(bank, voice, events, total_frames)
+}
+
+/// Plays `events` on one synthesiser set up as `voice` into interleaved stereo
+/// samples at [`SAMPLE_RATE`], `total_frames` frames long.
+pub(crate) fn play_events(
+    bank: &SoundFontBank,
+    voice: Voice,
+    mut events: Vec<Event>,
+    total_frames: usize,
+) -> Result<Vec<f32>, SynthError> {
+    let mut settings = SynthesizerSettings::new(SAMPLE_RATE as i32);
+    settings.block_size = BLOCK;
+    settings.maximum_polyphony = 128;
+    let mut synth =
+        Synthesizer::new(&bank.0, &settings).map_err(|e| SynthError::Synth(e.to_string()))?;
+
+    let ch = voice.channel;
+    synth.process_midi_message(ch, 0xC0, i32::from(voice.program), 0);
+    for (controller, value) in [
+        (7, 100),
+        (10, voice.pan),
+        (91, voice.reverb),
+        (93, voice.chorus),
+    ] {
+        synth.process_midi_message(ch, 0xB0, controller, i32::from(value));
+    }
+
     // Offs before ons at the same frame, so a repeated key is released and then struck.
     events.sort_by_key(|e| (e.frame, e.on));
 
@@ -520,7 +558,7 @@ fn render_stem(
 }
 
 /// Fades the last `frames` frames of interleaved stereo audio to silence.
-fn fade_out(samples: &mut [f32], frames: usize) {
+pub(crate) fn fade_out(samples: &mut [f32], frames: usize) {
     let total = samples.len() / 2;
     let frames = frames.min(total);
     for i in 0..frames {

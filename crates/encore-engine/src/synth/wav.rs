@@ -15,16 +15,27 @@ const BITS_PER_SAMPLE: u16 = 16;
 /// both channels, and audio beyond the 4 GiB a RIFF size field can describe is
 /// left out rather than producing a file with a wrapped length.
 pub fn encode_wav_i16(samples_interleaved_stereo: &[f32], sample_rate: u32) -> Vec<u8> {
-    let bytes_per_frame = usize::from(CHANNELS) * usize::from(BITS_PER_SAMPLE / 8);
+    encode_wav_i16_channels(samples_interleaved_stereo, CHANNELS, sample_rate)
+}
+
+/// Encodes interleaved `f32` samples of `channels` channels as 16-bit PCM WAV,
+/// with the same clipping and truncation rules as [`encode_wav_i16`].
+pub(crate) fn encode_wav_i16_channels(
+    samples_interleaved: &[f32],
+    channels: u16,
+    sample_rate: u32,
+) -> Vec<u8> {
+    let channels = channels.max(1);
+    let bytes_per_frame = usize::from(channels) * usize::from(BITS_PER_SAMPLE / 8);
     let max_frames = (u32::MAX as usize - (HEADER_LEN - 8)) / bytes_per_frame;
-    let frames = (samples_interleaved_stereo.len() / usize::from(CHANNELS)).min(max_frames);
-    let samples = &samples_interleaved_stereo[..frames * usize::from(CHANNELS)];
+    let frames = (samples_interleaved.len() / usize::from(channels)).min(max_frames);
+    let samples = &samples_interleaved[..frames * usize::from(channels)];
 
     let data_len = frames * bytes_per_frame;
     // Both conversions are in range because `frames` was capped above.
     let data_len_u32 = u32::try_from(data_len).unwrap_or(u32::MAX);
     let riff_len = data_len_u32.saturating_add((HEADER_LEN - 8) as u32);
-    let block_align = CHANNELS * (BITS_PER_SAMPLE / 8);
+    let block_align = channels * (BITS_PER_SAMPLE / 8);
     let byte_rate = sample_rate.saturating_mul(u32::from(block_align));
 
     let mut out = Vec::with_capacity(HEADER_LEN + data_len);
@@ -34,7 +45,7 @@ pub fn encode_wav_i16(samples_interleaved_stereo: &[f32], sample_rate: u32) -> V
     out.extend_from_slice(b"fmt ");
     out.extend_from_slice(&16u32.to_le_bytes());
     out.extend_from_slice(&1u16.to_le_bytes()); // PCM
-    out.extend_from_slice(&CHANNELS.to_le_bytes());
+    out.extend_from_slice(&channels.to_le_bytes());
     out.extend_from_slice(&sample_rate.to_le_bytes());
     out.extend_from_slice(&byte_rate.to_le_bytes());
     out.extend_from_slice(&block_align.to_le_bytes());

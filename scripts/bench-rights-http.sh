@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# HTTP rights-check benchmark (issue 3): POST /v1/rights/check under wrk against `encore serve`
+# on SQLite, with one million recordings, 100,000 parties and 100,000 accepted agreements.
+#   scripts/bench-rights-http.sh [RECORDINGS]   (default 1000000)
+# The catalog is imported with `encore import` and the agreements and participation are made
+# through the store (examples/seed_rights.rs), both kept in $BENCH_DIR for the next run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/lib.sh
+n="${1:-1000000}"
+work="${BENCH_DIR:-/tmp/encore-bench}"
+duration="${DURATION:-30s}"
+mkdir -p "$work"
+command -v wrk >/dev/null 2>&1 || { step "installing wrk"; apt-get install -y -qq wrk >/dev/null; }
+file="$work/catalog-$n.jsonl"
+[ -f "$file" ] || { step "generating $file"; python3 scripts/gen-catalog.py "$n" "$file"; }
+step "building encore and the seeding example (release)"
+cargo build --release --locked -p encore --bin encore --example seed_rights
+bin="${CARGO_TARGET_DIR:-target}/release/encore"
+seed="${CARGO_TARGET_DIR:-target}/release/examples/seed_rights"
+data="$work/rights-$n"
+if [ ! -f "$data/seeded" ]; then
+  rm -rf "$data"
+  step "importing $n recordings"
+  "$bin" import "$file" --data-dir "$data"
+  step "seeding agreements and participation"
+  "$seed" "$data/encore.db"
+  touch "$data/seeded"
+fi
+python3 - "$data/encore.db" "$work/ids.txt" <<'PY'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+ids = [r[0] for r in db.execute("SELECT id FROM recordings ORDER BY random() LIMIT 100000")]
+open(sys.argv[2], "w").write("\n".join(ids) + "\n")
+PY
+key=$("$bin" keys create --role fan --name bench --data-dir "$data" 2>/dev/null | grep -o 'enc_[0-9a-f]*' | head -n1)
+echo "machine: $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p'), $(free -g | awk '/Mem:/{print $2}') GiB"
+"$bin" serve --data-dir "$data" --bind 127.0.0.1:18080 >"$work/serve.log" 2>&1 &
+server=$!
+trap 'kill $server 2>/dev/null || true' EXIT
+for _ in $(seq 1 100); do curl -sf http://127.0.0.1:18080/readyz >/dev/null && break; sleep 0.2; done
+for inputs in 1 2 3 4 1,2,3,4; do
+  # Warm the copies with a short run first; then measure.
+  IDS="$work/ids.txt" KEY="$key" INPUTS="$inputs" wrk -t2 -c32 -d5s -s scripts/bench/rights-check.lua \
+    http://127.0.0.1:18080 >/dev/null
+  step "inputs $inputs: wrk -t2 -c${CONNECTIONS:-32} -d$duration"
+  IDS="$work/ids.txt" KEY="$key" INPUTS="$inputs" wrk -t2 -c"${CONNECTIONS:-32}" -d"$duration" \
+    -s scripts/bench/rights-check.lua http://127.0.0.1:18080 | grep -E 'Requests/sec|p50|errors|requests in'
+done
