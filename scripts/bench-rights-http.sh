@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 source scripts/lib.sh
 n="${1:-1000000}"
 work="${BENCH_DIR:-/tmp/encore-bench}"
-duration="${DURATION:-30s}"
+duration="${DURATION:-20s}"
 mkdir -p "$work"
 command -v wrk >/dev/null 2>&1 || { step "installing wrk"; apt-get install -y -qq wrk >/dev/null; }
 file="$work/catalog-$n.jsonl"
@@ -39,11 +39,17 @@ echo "machine: $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p'), $(free -
 server=$!
 trap 'kill $server 2>/dev/null || true' EXIT
 for _ in $(seq 1 100); do curl -sf http://127.0.0.1:18080/readyz >/dev/null && break; sleep 0.2; done
-for inputs in 1 2 3 4 1,2,3,4; do
-  # Warm the copies with a short run first; then measure.
-  IDS="$work/ids.txt" KEY="$key" INPUTS="$inputs" wrk -t2 -c32 -d5s -s scripts/bench/rights-check.lua \
-    http://127.0.0.1:18080 >/dev/null
-  step "inputs $inputs: wrk -t2 -c${CONNECTIONS:-32} -d$duration"
-  IDS="$work/ids.txt" KEY="$key" INPUTS="$inputs" wrk -t2 -c"${CONNECTIONS:-32}" -d"$duration" \
-    -s scripts/bench/rights-check.lua http://127.0.0.1:18080 | grep -E 'Requests/sec|p50|errors|requests in'
+# `serve` loads every recording's rights facts into memory in the background; measure after.
+for _ in $(seq 1 600); do grep -q "rights facts loaded" "$work/serve.log" && break; sleep 0.2; done
+grep -o "rights facts loaded.*" "$work/serve.log" | sed 's/\x1b\[[0-9;]*m//g'
+echo "server RSS: $(( $(ps -o rss= -p $server) / 1024 )) MiB"
+# A short run first, so each measured run starts from the same warm state.
+IDS="$work/ids.txt" KEY="$key" INPUTS=1,2,3,4 wrk -t2 -c16 -d5s -s scripts/bench/rights-check.lua \
+  http://127.0.0.1:18080 >/dev/null
+for connections in ${CONNECTIONS:-8 32}; do
+  for inputs in 1 2 3 4 1,2,3,4; do
+    step "inputs $inputs: wrk -t2 -c$connections -d$duration"
+    IDS="$work/ids.txt" KEY="$key" INPUTS="$inputs" wrk -t2 -c"$connections" -d"$duration" \
+      -s scripts/bench/rights-check.lua http://127.0.0.1:18080 | grep -E 'Requests/sec|p50|errors|requests in'
+  done
 done

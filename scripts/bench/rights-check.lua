@@ -1,6 +1,7 @@
 -- wrk script for POST /v1/rights/check: random recordings from ids.txt (one id per line), a
 -- random territory, 1 to 4 inputs (remix for one, mashup for more) in the mix given by INPUTS
--- (e.g. INPUTS=1 or INPUTS=1,2,3,4). Prints percentiles and every error count, non-2xx
+-- (e.g. INPUTS=1 or INPUTS=1,2,3,4). DELAY_MS pauses each connection between requests, to
+-- offer a steady rate instead of saturating the server (connections / (latency + delay)). Prints percentiles and every error count, non-2xx
 -- included, so failures cannot pass for speed.
 local ids = {}
 local inputs = {}
@@ -13,6 +14,11 @@ function init(args)
   wrk.method = "POST"
   wrk.headers["Content-Type"] = "application/json"
   wrk.headers["Authorization"] = "Bearer " .. os.getenv("KEY")
+end
+
+local pause = tonumber(os.getenv("DELAY_MS") or "")
+if pause then
+  function delay() return pause end
 end
 
 function request()

@@ -1044,6 +1044,12 @@ async fn run(db: common::Db) {
         );
         let mut rng = Rng::new(seed);
         let w = build(&app, seed, &mut rng).await;
+        if seed % 2 == 1 {
+            // Load everything into the store's in-memory copies, as `encore serve` does at
+            // start: answers must not change, and later seeds' changes must still be seen.
+            let report = app.store.warm_rights().await.expect("warm-up");
+            assert!(report.recordings > 0, "warm-up loaded nothing: {report:?}");
+        }
         for _ in 0..CHECKS {
             if rng.chance(1, 4) {
                 invalid(&app, &w, &mut rng, &fan).await;

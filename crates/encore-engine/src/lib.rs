@@ -5,9 +5,12 @@
 //! the demo catalogue's music from a General MIDI SoundFont ([`synth`]), and
 //! transcribes audio to notes with Basic Pitch, writing them as MIDI or
 //! playing them through the SoundFont ([`transcribe`]).  The generators
-//! (remix, cover and so on) will live here too.
+//! (remix, cover) turn catalog audio into new music behind one interface
+//! ([`generate`]); [`job`] is their progress and cancellation.
 
 pub mod audio;
+pub mod generate;
+pub mod job;
 pub mod probe;
 pub mod synth;
 pub mod transcribe;

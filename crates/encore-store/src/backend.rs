@@ -760,6 +760,9 @@ macro_rules! backend {
                 let mut conn = p.acquire().await?.detach();
                 if $sqlite {
                     sqlx::query("PRAGMA foreign_keys = OFF").execute(&mut conn).await?;
+                    // A bulk load rewrites the same index pages batch after batch: checkpoint
+                    // every 4 GiB of WAL (the pool's connections: every 64 MiB).
+                    sqlx::query("PRAGMA wal_autocheckpoint = 262144").execute(&mut conn).await?;
                 }
                 Ok(conn)
             }

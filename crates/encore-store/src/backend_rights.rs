@@ -239,6 +239,52 @@ macro_rules! backend_rights {
                 query.fetch_all(p).await?.iter().map(participation_from_row).collect()
             }
 
+            // ---------- warm-up of the in-memory copies ----------
+
+            /// Every row `cache.rs` needs to hold the whole catalog's rights facts, streamed.
+            pub async fn warm_rows(p: &P) -> Result<crate::cache::WarmRows, StoreError> {
+                use futures::TryStreamExt;
+                let mut w = crate::cache::WarmRows::default();
+                let mut rows = sqlx::query("SELECT id FROM recordings").fetch(p);
+                while let Some(r) = rows.try_next().await? {
+                    w.recordings.push(r.try_get(0)?);
+                }
+                drop(rows);
+                let mut rows = sqlx::query("SELECT id FROM works").fetch(p);
+                while let Some(r) = rows.try_next().await? {
+                    w.works.push(r.try_get(0)?);
+                }
+                drop(rows);
+                let mut rows = sqlx::query("SELECT id, kind FROM parties").fetch(p);
+                while let Some(r) = rows.try_next().await? {
+                    w.parties.push((r.try_get(0)?, r.try_get(1)?));
+                }
+                drop(rows);
+                for (sql, out) in [
+                    ("SELECT recording_id, party_id, share_ppm FROM recording_splits ORDER BY recording_id, position", &mut w.recording_splits),
+                    ("SELECT recording_id, party_id, CAST(0 AS BIGINT) FROM recording_artists ORDER BY recording_id, position", &mut w.recording_artists),
+                    ("SELECT recording_id, work_id, CAST(0 AS BIGINT) FROM recording_works ORDER BY recording_id, position", &mut w.recording_works),
+                    ("SELECT work_id, party_id, share_ppm FROM work_splits ORDER BY work_id, position", &mut w.work_splits),
+                    ("SELECT work_id, party_id, CAST(0 AS BIGINT) FROM work_writers ORDER BY work_id, position", &mut w.work_writers),
+                ] {
+                    let mut rows = sqlx::query(sql).fetch(p);
+                    while let Some(r) = rows.try_next().await? {
+                        out.push((r.try_get(0)?, r.try_get(1)?, r.try_get::<i64, _>(2)?));
+                    }
+                }
+                let sql = format!("SELECT {AGREEMENT_COLS} FROM agreements ORDER BY id");
+                let mut rows = sqlx::query(&sql).fetch(p);
+                while let Some(r) = rows.try_next().await? {
+                    w.agreements.push(agreement_from_row(&r)?);
+                }
+                drop(rows);
+                let mut rows = sqlx::query("SELECT party_id, document, updated_by, updated_at_ms FROM participation").fetch(p);
+                while let Some(r) = rows.try_next().await? {
+                    w.participation.push(participation_from_row(&r)?);
+                }
+                Ok(w)
+            }
+
             // ---------- delegation ----------
 
             async fn delegates_in(c: &mut Conn, party: &str) -> Result<Vec<String>, StoreError> {

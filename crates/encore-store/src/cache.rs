@@ -16,7 +16,9 @@
 //! noted like any other change.
 
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::time::{Duration, Instant};
 
 use encore_core::PartyKind;
 use encore_core::rights::{
@@ -36,6 +38,12 @@ const ENTRIES_MAX: usize = 2_000_000;
 #[derive(Default)]
 pub(crate) struct Cache {
     inner: RwLock<Inner>,
+    /// Writes this process finished (counted after commit), so its own next read syncs.
+    local_writes: AtomicU64,
+    /// Longest a sync may be skipped for, ms; 0 means every read syncs.
+    interval_ms: AtomicU64,
+    /// When the last sync started and the local write count it covered.
+    last_sync: Mutex<Option<(Instant, u64)>>,
 }
 
 #[derive(Default)]
@@ -130,8 +138,46 @@ pub struct RightsReader<'s> {
 }
 
 impl Store {
+    /// Lets reads skip syncing for up to `interval` after a sync, unless this process wrote
+    /// since: its own writes are always seen at once, other processes' within `interval`.
+    /// Zero (the default) syncs on every read.
+    pub fn set_sync_interval(&self, interval: Duration) {
+        let ms = u64::try_from(interval.as_millis()).unwrap_or(u64::MAX);
+        self.cache.interval_ms.store(ms, Ordering::Relaxed);
+    }
+
+    /// Notes that a write of this process committed, so that the next read syncs.
+    pub(crate) fn wrote(&self) {
+        self.cache.local_writes.fetch_add(1, Ordering::AcqRel);
+    }
+
     /// Applies every change committed since the last sync; returns the last change applied.
     pub async fn sync_changes(&self) -> Result<i64, StoreError> {
+        let writes = self.cache.local_writes.load(Ordering::Acquire);
+        let interval = Duration::from_millis(self.cache.interval_ms.load(Ordering::Relaxed));
+        if !interval.is_zero() {
+            let last = *self
+                .cache
+                .last_sync
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            if let Some((at, covered)) = last {
+                if covered == writes && at.elapsed() < interval {
+                    return Ok(self.cache.read().seq);
+                }
+            }
+        }
+        let started = Instant::now();
+        let seq = self.sync_from_database().await?;
+        *self
+            .cache
+            .last_sync
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = Some((started, writes));
+        Ok(seq)
+    }
+
+    async fn sync_from_database(&self) -> Result<i64, StoreError> {
         let seq = self.cache.read().seq;
         let changes = dispatch_audit!(self, changes_since(seq, CHANGES_PER_SYNC_MAX))?;
         let Some(&(last, _, _)) = changes.last() else {
@@ -333,5 +379,165 @@ impl RightsReader<'_> {
         let copy = Arc::new(table.clone());
         self.store.fill(self.seq, |c| c.use_table = Some(copy));
         Ok(table)
+    }
+}
+
+/// Rows for [`Store::warm_rights`], as the database holds them.
+#[derive(Default)]
+pub(crate) struct WarmRows {
+    pub recordings: Vec<String>,
+    pub works: Vec<String>,
+    pub parties: Vec<(String, String)>,
+    /// (owner id, party or work id, share ppm or 0), in position order per owner.
+    pub recording_splits: Vec<(String, String, i64)>,
+    pub recording_artists: Vec<(String, String, i64)>,
+    pub recording_works: Vec<(String, String, i64)>,
+    pub work_splits: Vec<(String, String, i64)>,
+    pub work_writers: Vec<(String, String, i64)>,
+    pub agreements: Vec<crate::rights::AgreementRow>,
+    pub participation: Vec<crate::rights::ParticipationRow>,
+}
+
+/// Groups `(owner, item, share)` rows by owner (rows arrive ordered by owner).
+fn grouped(rows: Vec<(String, String, i64)>) -> FastMap<Key, Vec<(Key, i64)>> {
+    let mut out: FastMap<Key, Vec<(Key, i64)>> = FastMap::default();
+    for (owner, item, share) in rows {
+        out.entry(Key::from(owner))
+            .or_default()
+            .push((Key::from(item), share));
+    }
+    out
+}
+
+/// Splits from stored rows; `None` when there are none or they are not valid splits.
+fn splits_of(rows: Option<Vec<(Key, i64)>>) -> Option<encore_core::Splits<Key>> {
+    let entries = rows?
+        .into_iter()
+        .map(|(p, ppm)| {
+            Some((
+                p,
+                encore_core::Share::from_ppm(u32::try_from(ppm).ok()?).ok()?,
+            ))
+        })
+        .collect::<Option<Vec<_>>>()?;
+    encore_core::Splits::new(entries).ok()
+}
+
+/// What a warm-up loaded.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct WarmReport {
+    /// Recordings now held.
+    pub recordings: usize,
+    /// Works now held.
+    pub works: usize,
+    /// Parties now held.
+    pub parties: usize,
+    /// Agreements now held.
+    pub agreements: usize,
+}
+
+impl Store {
+    /// Loads the rights facts of the whole catalog into the copies, so that no decision has
+    /// to read the database for them (about 250 bytes per recording). Changes committed while
+    /// it loads are applied after, so nothing it loads can be staler than a sync.
+    pub async fn warm_rights(&self) -> Result<WarmReport, StoreError> {
+        let before = self.sync_changes().await?;
+        let rows = match &self.pool {
+            crate::Pool::Sqlite(p) => crate::backend_rights::sqlite::warm_rows(p).await?,
+            crate::Pool::Postgres(p) => crate::backend_rights::postgres::warm_rows(p).await?,
+        };
+        let mut recording_splits = grouped(rows.recording_splits);
+        let mut recording_artists = grouped(rows.recording_artists);
+        let mut recording_works = grouped(rows.recording_works);
+        let mut work_splits = grouped(rows.work_splits);
+        let mut work_writers = grouped(rows.work_writers);
+        let mut recordings: FastMap<Key, RecordingRights> = FastMap::default();
+        recordings.reserve(rows.recordings.len());
+        for id in rows.recordings {
+            let id = Key::from(id);
+            let rights = RecordingRights {
+                master_splits: splits_of(recording_splits.remove(&id)),
+                main_artists: recording_artists
+                    .remove(&id)
+                    .map(|v| v.into_iter().map(|(p, _)| p).collect())
+                    .unwrap_or_default(),
+                works: recording_works
+                    .remove(&id)
+                    .map(|v| v.into_iter().map(|(w, _)| w).collect())
+                    .unwrap_or_default(),
+            };
+            recordings.insert(id, rights);
+        }
+        let mut works: FastMap<Key, WorkRights> = FastMap::default();
+        for id in rows.works {
+            let id = Key::from(id);
+            let rights = WorkRights {
+                publishing_splits: splits_of(work_splits.remove(&id)),
+                writers: work_writers
+                    .remove(&id)
+                    .map(|v| v.into_iter().map(|(p, _)| p).collect())
+                    .unwrap_or_default(),
+            };
+            works.insert(id, rights);
+        }
+        let mut parties: FastMap<Key, PartyKind> = FastMap::default();
+        let mut licensors: FastMap<Key, Vec<Agreement>> = FastMap::default();
+        let mut participation: FastMap<Key, Option<Arc<Participation>>> = FastMap::default();
+        for (id, kind) in rows.parties {
+            let Ok(kind) = PartyKind::parse(&kind) else {
+                continue;
+            };
+            let id = Key::from(id);
+            licensors.insert(id.clone(), Vec::new());
+            if kind == PartyKind::Person {
+                participation.insert(id.clone(), None);
+            }
+            parties.insert(id, kind);
+        }
+        let mut agreements = 0;
+        for row in rows.agreements {
+            let a = row.into_record()?.agreement;
+            agreements += 1;
+            licensors.entry(Key::new(&a.licensor)).or_default().push(a);
+        }
+        for row in rows.participation {
+            let record = row.into_record()?;
+            participation.insert(
+                Key::from(record.party_id),
+                Some(Arc::new(record.participation)),
+            );
+        }
+        let report = WarmReport {
+            recordings: recordings.len(),
+            works: works.len(),
+            parties: parties.len(),
+            agreements,
+        };
+        // Changes committed since `before` may be missing from what was read: drop those
+        // items again after inserting everything, under one lock, so no reader sees them.
+        let (since, mut inner) = loop {
+            let since = dispatch_audit!(self, changes_since(before, CHANGES_PER_SYNC_MAX))?;
+            if since.len() as i64 >= CHANGES_PER_SYNC_MAX {
+                return Ok(WarmReport::default());
+            }
+            let covered = since.last().map_or(before, |c| c.0);
+            let inner = self.cache.write();
+            // A sync may have applied changes this list lacks; then it must be read again.
+            if inner.seq <= covered {
+                break (since, inner);
+            }
+        };
+        inner.recordings.extend(recordings);
+        inner.works.extend(works);
+        inner.parties.extend(parties);
+        inner
+            .licensors
+            .extend(licensors.into_iter().map(|(k, v)| (k, Arc::from(v))));
+        inner.participation.extend(participation);
+        for (seq, kind, item) in &since {
+            inner.apply(kind, item);
+            inner.seq = inner.seq.max(*seq);
+        }
+        Ok(report)
     }
 }

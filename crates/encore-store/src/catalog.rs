@@ -17,7 +17,9 @@ impl Store {
 
     /// Replaces a party's fields.
     pub async fn update_party(&self, id: &str, input: &PartyInput) -> Result<Party, StoreError> {
-        dispatch!(self, update_party(id, input))
+        let out = dispatch!(self, update_party(id, input));
+        self.wrote();
+        out
     }
 
     /// A party by id.
@@ -44,7 +46,9 @@ impl Store {
 
     /// Replaces a work's fields, writers and splits, all or nothing.
     pub async fn update_work(&self, id: &str, input: &WorkInput) -> Result<Work, StoreError> {
-        dispatch!(self, update_work(id, input))
+        let out = dispatch!(self, update_work(id, input));
+        self.wrote();
+        out
     }
 
     /// A work by id.
@@ -80,7 +84,9 @@ impl Store {
         id: &str,
         input: &RecordingInput,
     ) -> Result<Recording, StoreError> {
-        dispatch!(self, update_recording(id, input))
+        let out = dispatch!(self, update_recording(id, input));
+        self.wrote();
+        out
     }
 
     /// A recording by id.

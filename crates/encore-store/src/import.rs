@@ -169,7 +169,9 @@ impl Store {
 
     /// Writes one batch in a session of its own (for small, one-off imports).
     pub async fn import(&self, batch: &ImportBatch) -> Result<ImportOutcome, StoreError> {
-        self.importer().await?.import(batch).await
+        let out = self.importer().await?.import(batch).await;
+        self.wrote();
+        out
     }
 }
 

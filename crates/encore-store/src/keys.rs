@@ -99,6 +99,8 @@ impl Store {
 
     /// Revokes a key; revoking again changes nothing.
     pub async fn revoke_key(&self, id: &str) -> Result<ApiKey, StoreError> {
-        dispatch!(self, revoke_key(id))
+        let out = dispatch!(self, revoke_key(id));
+        self.wrote();
+        out
     }
 }

@@ -28,7 +28,7 @@ use sqlx::sqlite::{
 };
 
 pub use audit::{AuditEntry, AuditReport, DecisionRecord, GENESIS_HASH, canonical_text};
-pub use cache::RightsReader;
+pub use cache::{RightsReader, WarmReport};
 pub use import::{
     ImportBatch, ImportOutcome, ImportParty, ImportRecording, ImportRowError, ImportWork, Importer,
 };
@@ -168,9 +168,11 @@ impl Store {
             .pragma("cache_size", "-524288")
             .pragma("mmap_size", "1073741824")
             .pragma("temp_store", "memory")
-            // Checkpoint every 64 MiB of WAL rather than 4 MiB: a page rewritten by several
-            // consecutive transactions is then copied back once.
-            .pragma("wal_autocheckpoint", "262144");
+            // A commit checkpoints once the WAL passes 256 MiB (16,384 pages of 16 KiB), so a
+            // page rewritten by consecutive transactions is copied back once; `encore serve`
+            // checkpoints sooner from a task of its own (`spawn_checkpointer`), keeping that
+            // work out of requests. The importer's connection lets the WAL grow further.
+            .pragma("wal_autocheckpoint", "16384");
         let pool = SqlitePoolOptions::new()
             .max_connections(limits::SQLITE_POOL_CONNECTIONS_MAX)
             .connect_with(options)
@@ -210,6 +212,33 @@ impl Store {
             Pool::Postgres(p) => sqlx::query("SELECT 1").execute(p).await.map(|_| ())?,
         }
         Ok(())
+    }
+
+    /// On SQLite, checkpoints the WAL from a task of its own every `every`, so that copying
+    /// the WAL back into the database (and its fsync) never runs inside a request's commit;
+    /// the connections' own automatic checkpoint stays as a backstop. Does nothing on
+    /// PostgreSQL. The task ends when the store is closed.
+    pub fn spawn_checkpointer(&self, every: Duration) {
+        let Pool::Sqlite(pool) = &self.pool else {
+            return;
+        };
+        let pool = pool.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            while !pool.is_closed() {
+                tick.tick().await;
+                if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+                    .execute(&pool)
+                    .await
+                {
+                    if pool.is_closed() {
+                        break;
+                    }
+                    tracing::warn!(error = %e, "WAL checkpoint failed; the next commit will try");
+                }
+            }
+        });
     }
 
     /// Closes every connection, waiting for those in use.

@@ -145,7 +145,9 @@ impl Store {
         let id = crate::new_id("mdl");
         let uses = uses_to_text(&model.uses);
         let training = training_to_text(&model.training);
-        dispatch_models!(self, insert_model(&id, name, &uses, &training, by))?;
+        let out = dispatch_models!(self, insert_model(&id, name, &uses, &training, by));
+        self.wrote();
+        out?;
         self.model(&id)
             .await?
             .ok_or(StoreError::NotFound { what: "model" })
@@ -160,7 +162,9 @@ impl Store {
     ) -> Result<ModelRecord, StoreError> {
         let uses = uses_to_text(&model.uses);
         let training = training_to_text(&model.training);
-        dispatch_models!(self, update_model(&model.id, name, &uses, &training, by))?;
+        let out = dispatch_models!(self, update_model(&model.id, name, &uses, &training, by));
+        self.wrote();
+        out?;
         self.model(&model.id)
             .await?
             .ok_or(StoreError::NotFound { what: "model" })

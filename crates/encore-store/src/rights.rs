@@ -362,10 +362,12 @@ impl Store {
     ) -> Result<AgreementRecord, StoreError> {
         let id = crate::new_id("agr");
         let text = terms_to_text(terms);
-        dispatch_rights!(
+        let out = dispatch_rights!(
             self,
             insert_agreement(&id, &terms.licensor, &text, created_by)
-        )?;
+        );
+        self.wrote();
+        out?;
         self.agreement(&id)
             .await?
             .ok_or(StoreError::NotFound { what: "agreement" })
@@ -388,10 +390,12 @@ impl Store {
         id: &str,
         by: Option<&str>,
     ) -> Result<AgreementRecord, StoreError> {
-        dispatch_rights!(
+        let out = dispatch_rights!(
             self,
             set_agreement_status(id, "proposed", "accepted", None, by, "agreement.accept")
-        )?;
+        );
+        self.wrote();
+        out?;
         let record = self
             .agreement(id)
             .await?
@@ -414,10 +418,12 @@ impl Store {
         by: Option<&str>,
     ) -> Result<AgreementRecord, StoreError> {
         let now = crate::now_ms();
-        dispatch_rights!(
+        let out = dispatch_rights!(
             self,
             set_agreement_status(id, "accepted", "revoked", Some(now), by, "agreement.revoke")
-        )?;
+        );
+        self.wrote();
+        out?;
         let record = self
             .agreement(id)
             .await?
@@ -454,7 +460,9 @@ impl Store {
         by: Option<&str>,
     ) -> Result<ParticipationRecord, StoreError> {
         let text = participation_to_text(participation);
-        dispatch_rights!(self, upsert_participation(party, &text, by))?;
+        let out = dispatch_rights!(self, upsert_participation(party, &text, by));
+        self.wrote();
+        out?;
         self.participation(party)
             .await?
             .ok_or(StoreError::NotFound {
@@ -482,7 +490,9 @@ impl Store {
         partners: &[String],
         by: Option<&str>,
     ) -> Result<Vec<String>, StoreError> {
-        dispatch_rights!(self, replace_delegates(party, partners, by))?;
+        let out = dispatch_rights!(self, replace_delegates(party, partners, by));
+        self.wrote();
+        out?;
         self.participation_delegates(party).await
     }
 
@@ -513,7 +523,9 @@ impl Store {
     ) -> Result<UseTable, StoreError> {
         let text = use_table_to_text(table);
         let default = use_table_to_text(&UseTable::default());
-        dispatch_rights!(self, replace_use_table(&text, &default, by))?;
+        let out = dispatch_rights!(self, replace_use_table(&text, &default, by));
+        self.wrote();
+        out?;
         self.use_table().await
     }
 

@@ -67,6 +67,9 @@ pub struct FileConfig {
     pub audio_upload_max_mib: Option<usize>,
     /// Seconds to finish in-flight requests at shutdown.
     pub shutdown_deadline_s: Option<u64>,
+    /// Most milliseconds a process may answer from its in-memory copies without checking the
+    /// database's change log (its own writes are always seen at once).
+    pub sync_interval_ms: Option<u64>,
 }
 
 /// What flags and environment gave (clap's output).
@@ -95,6 +98,10 @@ pub struct Overrides {
     /// Log format: text or json [default: text].
     #[arg(long, global = true, env = "ENCORE_LOG_FORMAT")]
     pub log_format: Option<String>,
+    /// Most ms another process's change (a revocation, say) may take to be seen here; 0 checks
+    /// on every request [default: 100].
+    #[arg(long, global = true, env = "ENCORE_SYNC_INTERVAL_MS")]
+    pub sync_interval_ms: Option<u64>,
 }
 
 /// The resolved configuration.
@@ -114,6 +121,8 @@ pub struct Config {
     pub api: encore_api::ApiConfig,
     /// Time allowed to finish in-flight requests at shutdown.
     pub shutdown_deadline: Duration,
+    /// Longest a request may skip checking the change log (`Store::set_sync_interval`).
+    pub sync_interval: Duration,
 }
 
 impl Config {
@@ -165,6 +174,9 @@ impl Config {
             log_json,
             api,
             shutdown_deadline: Duration::from_secs(file.shutdown_deadline_s.unwrap_or(30)),
+            sync_interval: Duration::from_millis(
+                o.sync_interval_ms.or(file.sync_interval_ms).unwrap_or(100),
+            ),
         })
     }
 }

@@ -1,7 +1,9 @@
-//! The `encore` binary: one program for the server, the demo, migrations, keys and imports.
+//! The `encore` binary: one program for the server, the demo, migrations, keys, imports and
+//! generators.
 
 mod config;
 mod demo;
+mod generate;
 mod import;
 mod serve;
 
@@ -36,6 +38,8 @@ enum Command {
     /// Check the audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Run a generator (remix, cover) on local audio files and write the result.
+    Generate(generate::GenerateArgs),
 }
 
 #[derive(Subcommand)]
@@ -119,6 +123,11 @@ async fn run(command: Command, config: Config) -> anyhow::Result<std::process::E
         Command::Keys(cmd) => keys(&config, cmd).await?,
         Command::Import(args) => return import::run(&config, args).await,
         Command::Audit(AuditCommand::Verify) => return audit_verify(&config).await,
+        Command::Generate(args) => {
+            return tokio::task::spawn_blocking(move || generate::run(args))
+                .await
+                .context("the generator thread stopped")?;
+        }
     }
     Ok(std::process::ExitCode::SUCCESS)
 }

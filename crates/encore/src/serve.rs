@@ -4,6 +4,8 @@ use std::net::SocketAddr;
 
 use anyhow::Context;
 use encore_blob::BlobStore;
+use std::time::Duration;
+
 use encore_store::Store;
 use tokio::net::TcpListener;
 
@@ -28,6 +30,8 @@ pub async fn open(config: &Config) -> anyhow::Result<(Store, BlobStore)> {
     let store = Store::open(config.database_url.expose())
         .await
         .with_context(|| format!("opening the database {}", config.database_url))?;
+    store.set_sync_interval(config.sync_interval);
+    store.spawn_checkpointer(Duration::from_millis(250));
     let blobs = BlobStore::open(&config.blob_url)
         .with_context(|| format!("opening object storage {}", config.blob_url))?;
     Ok((store, blobs))
@@ -51,6 +55,26 @@ pub async fn serve(
     let state = encore_api::AppState::new(store.clone(), blobs, config.api.clone());
     let app = encore_api::router(state);
     on_listen(addr);
+    // Load the catalog's rights facts into memory in the background; until it is done,
+    // decisions read what they miss from the database, so serving need not wait.
+    let warm = store.clone();
+    tokio::spawn(async move {
+        let started = std::time::Instant::now();
+        match warm.warm_rights().await {
+            Ok(r) => tracing::info!(
+                recordings = r.recordings,
+                works = r.works,
+                parties = r.parties,
+                agreements = r.agreements,
+                seconds = started.elapsed().as_secs_f64(),
+                "rights facts loaded into memory"
+            ),
+            Err(e) => tracing::warn!(
+                error = %e,
+                "loading rights facts into memory failed; decisions read the database instead"
+            ),
+        }
+    });
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut stop_wait = stop_rx.clone();
     let server = axum::serve(listener, app).with_graceful_shutdown(async move {

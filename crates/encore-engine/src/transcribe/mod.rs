@@ -18,6 +18,9 @@ use std::path::PathBuf;
 
 use crate::audio::{Audio, AudioError, resample};
 
+/// Re-exported from [`crate::job`], where the generators share them.
+pub use crate::job::{Job, Unattended};
+
 pub use midi::{MIDI_TICKS_PER_QUARTER, encode_midi};
 pub use model::{
     Activations, BasicPitch, MODEL_ENV, MODEL_FILE_SHA256, MODELS_DIR_ENV, N_PITCHES, SAMPLE_RATE,
@@ -31,29 +34,6 @@ pub use render::{RENDER_SECONDS_MAX, render_notes};
 /// The activations it keeps cost about 60 kB per second of audio; the limit
 /// bounds them at about 36 MB.
 pub const TRANSCRIBE_SECONDS_MAX: u32 = 600;
-
-/// Progress reporting and cancellation for long-running engine work.
-///
-/// The engine calls [`Job::progress`] with the fraction done (0.0 to 1.0) and
-/// asks [`Job::cancelled`] between units of work (for transcription, between
-/// two-second windows), stopping with a cancellation error when it says yes.
-pub trait Job {
-    /// Reports that `done` (0.0 to 1.0) of the work is finished.
-    fn progress(&self, done: f32);
-    /// Whether the caller wants the work abandoned.
-    fn cancelled(&self) -> bool;
-}
-
-/// A [`Job`] that ignores progress and is never cancelled.
-#[derive(Copy, Clone, Debug, Default)]
-pub struct Unattended;
-
-impl Job for Unattended {
-    fn progress(&self, _done: f32) {}
-    fn cancelled(&self) -> bool {
-        false
-    }
-}
 
 /// One transcribed note.
 #[derive(Copy, Clone, Debug, PartialEq)]
