@@ -3,11 +3,13 @@
 step() { printf '\n==> %s\n' "$*" >&2; }
 
 # Debian packages encore needs: the General MIDI SoundFont the demo renders with, and a C
-# toolchain for the few crates that build C (SQLite).
+# toolchain for the few crates that build C or C++ (SQLite, libvorbis, Signalsmith Stretch).
 install_system_packages() {
   local missing=()
   [ -f /usr/share/sounds/sf2/FluidR3_GM.sf2 ] || missing+=(fluid-soundfont-gm)
   command -v cc >/dev/null 2>&1 || missing+=(build-essential)
+  # The time-stretch library (ssstretch, C++ through cxx) needs a C++ compiler too.
+  command -v c++ >/dev/null 2>&1 || missing+=(g++)
   command -v pg_isready >/dev/null 2>&1 || missing+=(postgresql-client)
   # sox cross-checks the engine's written audio in crates/encore-engine/tests/audio.rs.
   command -v sox >/dev/null 2>&1 || missing+=(sox)
