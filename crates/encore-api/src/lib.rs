@@ -7,6 +7,7 @@ pub mod auth;
 pub mod catalog;
 pub mod error;
 pub mod extract;
+pub mod generators;
 pub mod keys;
 pub mod models;
 mod ops;
@@ -127,6 +128,7 @@ pub(crate) fn now_ms() -> i64 {
         (name = "audio", description = "A recording's full mix and stems."),
         (name = "rights", description = "Agreements, participation, rights decisions and the audit log."),
         (name = "models", description = "Generative models: the uses each can perform, its training set and whether it is cleared."),
+        (name = "generators", description = "The built-in generators: what each makes, its parameters (JSON Schema, also as components `<Name>Params`) and limits."),
         (name = "keys", description = "API keys and roles."),
         (name = "operations", description = "Health, readiness and metrics.")
     )
@@ -182,6 +184,8 @@ fn api(config: &ApiConfig) -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(rights::recording_uses))
         .routes(routes!(audit::get_decision))
         .routes(routes!(audit::list_audit))
+        .routes(routes!(generators::list_generators))
+        .routes(routes!(generators::get_generator))
         .routes(routes!(keys::create_key, keys::list_keys))
         .routes(routes!(keys::revoke_key))
         .routes(routes!(keys::me))
@@ -193,15 +197,22 @@ fn api(config: &ApiConfig) -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .split_for_parts()
 }
 
-/// The OpenAPI document, for tools that want it without a server.
-pub fn openapi() -> utoipa::openapi::OpenApi {
-    api(&ApiConfig::default()).1
+/// The OpenAPI document, for tools that want it without a server, with the generators'
+/// parameter schemas as components.
+pub fn openapi() -> serde_json::Value {
+    document(&api(&ApiConfig::default()).1)
+}
+
+fn document(doc: &utoipa::openapi::OpenApi) -> serde_json::Value {
+    let mut value = serde_json::to_value(doc).unwrap_or_default();
+    generators::publish_param_schemas(&mut value);
+    value
 }
 
 /// The whole HTTP application.
 pub fn router(state: AppState) -> Router {
     let (routes, doc) = api(&state.config);
-    let doc = Arc::new(doc);
+    let doc = Arc::new(document(&doc));
     let request_id = HeaderName::from_static("x-request-id");
     routes
         .merge(ops::documents(doc))
