@@ -6,93 +6,17 @@ mod common;
 
 use serde_json::{Value, json};
 
-/// A label-owned recording of a publisher-owned work, by one artist and one writer, with a
-/// partner key for each owner and an artist key for each person.
-struct World {
-    label: String,
-    recording: String,
-    label_key: String,
-    publisher: String,
-    publisher_key: String,
-    artist: String,
-    artist_key: String,
-    writer: String,
-    writer_key: String,
-}
+use common::rights::{check, participate, world};
 
-async fn world(app: &common::TestApp) -> World {
-    let label = app.party("Northern Lights Records", "organisation").await;
-    let publisher = app.party("Harbour Songs", "organisation").await;
-    let artist = app.party("Mara Quinn", "person").await;
-    let writer = app.party("Ivy Marchetti", "person").await;
-    let work = app
-        .post(
-            "/v1/works",
-            &app.admin,
-            json!({"title": "Night Drive", "writers": [writer],
-                   "splits": [{"party": publisher, "share_ppm": 1000000}]}),
-        )
-        .await;
-    let work = work.ok(201)["id"].as_str().unwrap().to_owned();
-    let rec = app
-        .post(
-            "/v1/recordings",
-            &app.admin,
-            json!({"isrc": "US-RC1-76-07839", "title": "Night Drive", "artists": [artist], "works": [work],
-                   "splits": [{"party": label, "share_ppm": 1000000}]}),
-        )
-        .await;
-    let recording = rec.ok(201)["id"].as_str().unwrap().to_owned();
-    World {
-        label_key: app.key("partner", &[&label]).await,
-        publisher_key: app.key("partner", &[&publisher]).await,
-        artist_key: app.key("artist", &[&artist]).await,
-        writer_key: app.key("artist", &[&writer]).await,
-        label,
-        publisher,
-        artist,
-        writer,
-        recording,
-    }
-}
-
-/// Proposes (as operator) and accepts (as the licensor's partner) a worldwide agreement for
-/// `uses`; returns its id.
+/// An accepted worldwide agreement for `uses`; returns its id.
 async fn agree(app: &common::TestApp, licensor: &str, key: &str, uses: Value) -> String {
-    let body = json!({"licensor": licensor, "scope": {"kind": "all"}, "uses": uses,
-                      "territories": {"world": true}, "starts_at": "2020-01-01T00:00:00Z"});
-    let id = app.post("/v1/agreements", &app.admin, body).await.ok(201)["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    app.post(&format!("/v1/agreements/{id}/accept"), key, json!({}))
-        .await
-        .ok(200);
-    id
-}
-
-async fn participate(app: &common::TestApp, party: &str, key: &str, uses: Value) {
-    app.call(
-        reqwest::Method::PUT,
-        &format!("/v1/parties/{party}/participation"),
-        Some(key),
-        Some(json!({"uses": uses})),
-    )
-    .await
-    .ok(200);
+    common::rights::agree(app, licensor, key, json!({"uses": uses})).await
 }
 
 async fn register(app: &common::TestApp, body: Value) -> Value {
     app.post("/v1/models", &app.admin, body)
         .await
         .ok(201)
-        .clone()
-}
-
-async fn check(app: &common::TestApp, key: &str, body: Value) -> Value {
-    app.post("/v1/rights/check", key, body)
-        .await
-        .ok(200)
         .clone()
 }
 

@@ -5,99 +5,16 @@ mod common;
 
 use serde_json::{Value, json};
 
-/// A label-owned recording of a publisher-owned work, by one artist and one writer, with a
-/// partner key for each owner and an artist key for each person.
-struct World {
-    label: String,
-    publisher: String,
-    artist: String,
-    writer: String,
-    recording: String,
-    work: String,
-    label_key: String,
-    publisher_key: String,
-    artist_key: String,
-    writer_key: String,
-}
+use common::rights::{check, merged, participate, world};
 
-async fn world(app: &common::TestApp) -> World {
-    let label = app.party("Northern Lights Records", "organisation").await;
-    let publisher = app.party("Harbour Songs", "organisation").await;
-    let artist = app.party("Mara Quinn", "person").await;
-    let writer = app.party("Ivy Marchetti", "person").await;
-    let work = app
-        .post(
-            "/v1/works",
-            &app.admin,
-            json!({"title": "Night Drive", "writers": [writer],
-                   "splits": [{"party": publisher, "share_ppm": 1000000}]}),
-        )
-        .await;
-    let work = work.ok(201)["id"].as_str().unwrap().to_owned();
-    let rec = app
-        .post(
-            "/v1/recordings",
-            &app.admin,
-            json!({"isrc": "US-RC1-76-07839", "title": "Night Drive", "artists": [artist], "works": [work],
-                   "splits": [{"party": label, "share_ppm": 1000000}]}),
-        )
-        .await;
-    let recording = rec.ok(201)["id"].as_str().unwrap().to_owned();
-    World {
-        label_key: app.key("partner", &[&label]).await,
-        publisher_key: app.key("partner", &[&publisher]).await,
-        artist_key: app.key("artist", &[&artist]).await,
-        writer_key: app.key("artist", &[&writer]).await,
-        label,
-        publisher,
-        artist,
-        writer,
-        recording,
-        work,
-    }
-}
-
-/// Proposes (as operator) and accepts (as the licensor's partner) an agreement; returns its id.
+/// An accepted agreement for remix, extend and sample with a remix rate, `extra` replacing
+/// any field; returns its id.
 async fn agree(app: &common::TestApp, licensor: &str, key: &str, extra: Value) -> String {
-    let mut body = json!({
-        "licensor": licensor,
-        "scope": {"kind": "all"},
+    let terms = json!({
         "uses": ["remix", "extend", "sample"],
-        "territories": {"world": true},
-        "starts_at": "2020-01-01T00:00:00Z",
         "rates": {"remix": {"creation_fee_micros": 500000, "per_stream_micros": 1000, "currency": "USD"}},
     });
-    for (k, v) in extra.as_object().unwrap() {
-        body[k] = v.clone();
-    }
-    let proposed = app.post("/v1/agreements", &app.admin, body).await;
-    let proposed = proposed.ok(201);
-    assert_eq!(proposed["status"], "proposed");
-    let id = proposed["id"].as_str().unwrap().to_owned();
-    let accepted = app
-        .post(&format!("/v1/agreements/{id}/accept"), key, json!({}))
-        .await;
-    assert_eq!(accepted.ok(200)["status"], "accepted");
-    id
-}
-
-async fn participate(app: &common::TestApp, party: &str, key: &str, uses: Value) {
-    let a = app
-        .call(
-            reqwest::Method::PUT,
-            &format!("/v1/parties/{party}/participation"),
-            Some(key),
-            Some(json!({"uses": uses})),
-        )
-        .await;
-    a.ok(200);
-}
-
-async fn check(app: &common::TestApp, key: &str, body: Value) -> Value {
-    app.post("/v1/rights/check", key, body)
-        .await
-        .ok(200)
-        .clone()
+    common::rights::agree(app, licensor, key, merged(terms, extra)).await
 }
 
 /// The `(code, party)` pairs of a decision's reasons.

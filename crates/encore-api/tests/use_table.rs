@@ -4,6 +4,7 @@
 
 mod common;
 
+use common::rights::{check, merged, participate};
 use serde_json::{Value, json};
 
 const USES: [&str; 7] = [
@@ -36,66 +37,25 @@ const TABLE: [(&str, &[Party]); 7] = [
     ("train", &[Label, Publisher, Artist, Writer]),
 ];
 
-/// A label-owned pair of recordings of one publisher-owned work, by one artist and one
-/// writer, with a partner key for each owner and an artist key for each person.
+/// The shared rights world plus a second recording (a live take), for mashups.
 struct World {
-    label: String,
-    publisher: String,
-    artist: String,
-    writer: String,
-    recording: String,
+    base: common::rights::World,
     second: String,
-    work: String,
-    label_key: String,
-    publisher_key: String,
-    artist_key: String,
-    writer_key: String,
+}
+
+impl std::ops::Deref for World {
+    type Target = common::rights::World;
+    fn deref(&self) -> &Self::Target {
+        &self.base
+    }
 }
 
 async fn world(app: &common::TestApp) -> World {
-    let label = app.party("Northern Lights Records", "organisation").await;
-    let publisher = app.party("Harbour Songs", "organisation").await;
-    let artist = app.party("Mara Quinn", "person").await;
-    let writer = app.party("Ivy Marchetti", "person").await;
-    let work = app
-        .post(
-            "/v1/works",
-            &app.admin,
-            json!({"title": "Night Drive", "writers": [writer],
-                   "splits": [{"party": publisher, "share_ppm": 1000000}]}),
-        )
+    let base = common::rights::world(app).await;
+    let second = base
+        .add_recording(app, "US-RC1-76-07840", "Night Drive (Live)")
         .await;
-    let work = work.ok(201)["id"].as_str().unwrap().to_owned();
-    let mut recordings = Vec::new();
-    for (isrc, title) in [
-        ("US-RC1-76-07839", "Night Drive"),
-        ("US-RC1-76-07840", "Night Drive (Live)"),
-    ] {
-        let rec = app
-            .post(
-                "/v1/recordings",
-                &app.admin,
-                json!({"isrc": isrc, "title": title, "artists": [artist], "works": [work],
-                       "splits": [{"party": label, "share_ppm": 1000000}]}),
-            )
-            .await;
-        recordings.push(rec.ok(201)["id"].as_str().unwrap().to_owned());
-    }
-    let second = recordings.pop().unwrap();
-    let recording = recordings.pop().unwrap();
-    World {
-        label_key: app.key("partner", &[&label]).await,
-        publisher_key: app.key("partner", &[&publisher]).await,
-        artist_key: app.key("artist", &[&artist]).await,
-        writer_key: app.key("artist", &[&writer]).await,
-        label,
-        publisher,
-        artist,
-        writer,
-        recording,
-        second,
-        work,
-    }
+    World { base, second }
 }
 
 impl World {
@@ -132,26 +92,9 @@ impl World {
     }
 }
 
-/// Proposes (as operator) and accepts (as the licensor's partner) a worldwide agreement from
-/// 2020, with `extra` fields overriding the defaults (every use); returns its id.
+/// An accepted agreement for every use, `extra` replacing any field; returns its id.
 async fn agree(app: &common::TestApp, licensor: &str, key: &str, extra: Value) -> String {
-    let mut body = json!({
-        "licensor": licensor,
-        "scope": {"kind": "all"},
-        "uses": USES,
-        "territories": {"world": true},
-        "starts_at": "2020-01-01T00:00:00Z",
-    });
-    for (k, v) in extra.as_object().unwrap() {
-        body[k] = v.clone();
-    }
-    let proposed = app.post("/v1/agreements", &app.admin, body).await;
-    let id = proposed.ok(201)["id"].as_str().unwrap().to_owned();
-    let accepted = app
-        .post(&format!("/v1/agreements/{id}/accept"), key, json!({}))
-        .await;
-    assert_eq!(accepted.ok(200)["status"], "accepted");
-    id
+    common::rights::agree(app, licensor, key, merged(json!({"uses": USES}), extra)).await
 }
 
 async fn revoke(app: &common::TestApp, agreement: &str, key: &str) {
@@ -165,29 +108,11 @@ async fn revoke(app: &common::TestApp, agreement: &str, key: &str) {
     assert_eq!(revoked.ok(200)["status"], "revoked");
 }
 
-async fn participate(app: &common::TestApp, party: &str, key: &str, uses: Value) {
-    app.call(
-        reqwest::Method::PUT,
-        &format!("/v1/parties/{party}/participation"),
-        Some(key),
-        Some(json!({"uses": uses})),
-    )
-    .await
-    .ok(200);
-}
-
 /// Participation choosing `choice` for every use.
 fn every_use(choice: &str) -> Value {
     USES.iter()
         .map(|u| ((*u).to_owned(), json!(choice)))
         .collect()
-}
-
-async fn check(app: &common::TestApp, key: &str, body: Value) -> Value {
-    app.post("/v1/rights/check", key, body)
-        .await
-        .ok(200)
-        .clone()
 }
 
 /// The reasons of a decision.

@@ -8,8 +8,10 @@
 //! Basic Pitch model: without it they print why and pass, unless `CI` is set,
 //! when they fail (as in `tests/transcribe.rs`).
 
+mod common;
+
+use common::{bank, model};
 use std::cell::RefCell;
-use std::path::Path;
 use std::sync::Arc;
 
 use encore_engine::audio::{
@@ -21,42 +23,11 @@ use encore_engine::generate::{
     UseType, generator, generators,
 };
 use encore_engine::job::{Job, Unattended};
-use encore_engine::transcribe::{BasicPitch, Note, default_model_path, render_notes};
-use encore_engine::{DEFAULT_SOUNDFONT_PATH, SoundFontBank, demo_songs, render_song};
+use encore_engine::transcribe::{Note, render_notes};
+use encore_engine::{SoundFontBank, demo_songs, render_song};
 use serde_json::json;
 
 const RATE: u32 = 44_100;
-
-/// The system SoundFont, or `None` (with a message) when it is absent.
-fn bank() -> Option<SoundFontBank> {
-    let path = Path::new(DEFAULT_SOUNDFONT_PATH);
-    if !path.exists() {
-        println!(
-            "skipping: {DEFAULT_SOUNDFONT_PATH} is absent; install the fluid-soundfont-gm package to run this test"
-        );
-        return None;
-    }
-    Some(SoundFontBank::load(path).expect("the installed SoundFont loads"))
-}
-
-/// The model, or `None` (with a message) when it is absent outside CI.
-fn model() -> Option<BasicPitch> {
-    let path = default_model_path();
-    if !path.is_file() {
-        let ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0");
-        assert!(
-            !ci,
-            "the Basic Pitch model is missing at {} and CI is set: scripts/test.sh fetches it",
-            path.display()
-        );
-        eprintln!(
-            "SKIPPED: the Basic Pitch model is missing at {}; run scripts/setup.sh to fetch it",
-            path.display()
-        );
-        return None;
-    }
-    Some(BasicPitch::load(&path).expect("the model loads"))
-}
 
 /// A demo song (about 5 s of music plus its release tail) with its four stems.
 fn demo_input(bank: &SoundFontBank) -> GenInput {

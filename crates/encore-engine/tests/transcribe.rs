@@ -5,49 +5,17 @@
 //! The model is fetched by `scripts/setup.sh` and `scripts/test.sh`.  Without
 //! it these tests print why and pass, unless `CI` is set, when they fail.
 
+mod common;
+
+use common::{bank, model};
 use std::cell::{Cell, RefCell};
 use std::path::Path;
 
 use encore_engine::audio::{Audio, DecodeLimits, decode, encode_wav};
 use encore_engine::transcribe::{
-    BasicPitch, Job, Note, NoteParams, TranscribeError, Unattended, default_model_path,
-    encode_midi, render_notes, transcribe,
+    BasicPitch, Job, Note, NoteParams, TranscribeError, Unattended, encode_midi, render_notes,
+    transcribe,
 };
-use encore_engine::{DEFAULT_SOUNDFONT_PATH, SoundFontBank};
-
-/// The model, or `None` (with a message) when it is absent outside CI.
-fn model() -> Option<BasicPitch> {
-    let path = default_model_path();
-    if !path.is_file() {
-        let ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0");
-        assert!(
-            !ci,
-            "the Basic Pitch model is missing at {} and CI is set: scripts/test.sh fetches it",
-            path.display()
-        );
-        eprintln!(
-            "SKIPPED: the Basic Pitch model is missing at {}; run scripts/setup.sh to fetch it",
-            path.display()
-        );
-        return None;
-    }
-    match BasicPitch::load(&path) {
-        Ok(model) => Some(model),
-        Err(e) => panic!("the model at {} does not load: {e}", path.display()),
-    }
-}
-
-/// The system SoundFont, or `None` (with a message) when it is absent.
-fn bank() -> Option<SoundFontBank> {
-    let path = Path::new(DEFAULT_SOUNDFONT_PATH);
-    if !path.exists() {
-        println!(
-            "skipping: {DEFAULT_SOUNDFONT_PATH} is absent; install the fluid-soundfont-gm package to run this test"
-        );
-        return None;
-    }
-    Some(SoundFontBank::load(path).expect("the installed SoundFont loads"))
-}
 
 fn note(start_s: f64, dur_s: f64, pitch: u8) -> Note {
     Note {

@@ -37,6 +37,27 @@ macro_rules! backend_models {
             }
 
             /// Stores a new model and its audit entry in one transaction.
+            /// Appends the audit entry for model `id` as it now stands in `c`'s transaction.
+            async fn log_model(
+                c: &mut Conn,
+                id: &str,
+                by: Option<&str>,
+                action: &str,
+                before: Option<String>,
+            ) -> Result<(), StoreError> {
+                let after = model_in(c, id).await?.ok_or(StoreError::NotFound { what: "model" })?;
+                append(c, &NewAudit {
+                    key_id: by,
+                    action,
+                    subject_kind: "model",
+                    subject_id: id,
+                    parties: &[],
+                    before,
+                    after: model_json(&after),
+                })
+                .await
+            }
+
             pub async fn insert_model(
                 p: &P,
                 id: &str,
@@ -58,17 +79,7 @@ macro_rules! backend_models {
                 .bind(now_ms())
                 .execute(&mut *tx)
                 .await?;
-                let after = model_in(&mut tx, id).await?.ok_or(StoreError::NotFound { what: "model" })?;
-                append(&mut tx, &NewAudit {
-                    key_id: by,
-                    action: "model.register",
-                    subject_kind: "model",
-                    subject_id: id,
-                    parties: &[],
-                    before: None,
-                    after: model_json(&after),
-                })
-                .await?;
+                log_model(&mut tx, id, by, "model.register", None).await?;
                 tx.commit().await?;
                 Ok(())
             }
@@ -95,17 +106,7 @@ macro_rules! backend_models {
                     .bind(now_ms())
                     .execute(&mut *tx)
                     .await?;
-                let after = model_in(&mut tx, id).await?.ok_or(StoreError::NotFound { what: "model" })?;
-                append(&mut tx, &NewAudit {
-                    key_id: by,
-                    action: "model.update",
-                    subject_kind: "model",
-                    subject_id: id,
-                    parties: &[],
-                    before: Some(model_json(&before)),
-                    after: model_json(&after),
-                })
-                .await?;
+                log_model(&mut tx, id, by, "model.update", Some(model_json(&before))).await?;
                 tx.commit().await?;
                 Ok(())
             }

@@ -5,6 +5,8 @@
 
 #![allow(dead_code)]
 
+pub mod rights;
+
 use std::time::Duration;
 
 use encore_api::{ApiConfig, AppState};

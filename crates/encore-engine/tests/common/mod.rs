@@ -1,0 +1,43 @@
+//! What several engine test files load: the system SoundFont and the Basic Pitch model, each
+//! skipped with a message when absent (the model only outside CI, where its absence fails).
+
+#![allow(dead_code)]
+
+use std::path::Path;
+
+use encore_engine::transcribe::{BasicPitch, default_model_path};
+use encore_engine::{DEFAULT_SOUNDFONT_PATH, SoundFontBank};
+
+/// The system SoundFont, or `None` (with a message) when it is absent.
+pub fn bank() -> Option<SoundFontBank> {
+    let path = Path::new(DEFAULT_SOUNDFONT_PATH);
+    if !path.exists() {
+        println!(
+            "skipping: {DEFAULT_SOUNDFONT_PATH} is absent; install the fluid-soundfont-gm package to run this test"
+        );
+        return None;
+    }
+    Some(SoundFontBank::load(path).expect("the installed SoundFont loads"))
+}
+
+/// The model, or `None` (with a message) when it is absent outside CI.
+pub fn model() -> Option<BasicPitch> {
+    let path = default_model_path();
+    if !path.is_file() {
+        let ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0");
+        assert!(
+            !ci,
+            "the Basic Pitch model is missing at {} and CI is set: scripts/test.sh fetches it",
+            path.display()
+        );
+        eprintln!(
+            "SKIPPED: the Basic Pitch model is missing at {}; run scripts/setup.sh to fetch it",
+            path.display()
+        );
+        return None;
+    }
+    match BasicPitch::load(&path) {
+        Ok(model) => Some(model),
+        Err(e) => panic!("the model at {} does not load: {e}", path.display()),
+    }
+}
