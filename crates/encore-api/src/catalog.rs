@@ -6,8 +6,8 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use encore_core::{Ipi, Isni, Isrc, Iswc, PartyKind, Role, Share, Splits};
 use encore_store::{
-    AudioAsset, AudioSlot, ListQuery, PartyInput, Recording, RecordingInput, WorkInput,
-    limits as store_limits,
+    AudioAsset, AudioSlot, ListQuery, NewFingerprint, PartyInput, Recording, RecordingInput,
+    WorkInput, limits as store_limits,
 };
 
 use crate::AppState;
@@ -604,6 +604,16 @@ fn stem_slot(name: &str) -> Result<AudioSlot, ApiError> {
     Ok(AudioSlot::Stem(name.to_owned()))
 }
 
+/// The answer to audio that `probe` refused: 415 for what is not audio encore reads, else 422.
+pub(crate) fn probe_error(e: encore_engine::probe::ProbeError) -> ApiError {
+    match e {
+        encore_engine::probe::ProbeError::Unsupported => {
+            ApiError::new(Code::UnsupportedMediaType, e.to_string())
+        }
+        other => ApiError::field("body", other.to_string()),
+    }
+}
+
 async fn upload(
     state: AppState,
     caller: Caller,
@@ -626,16 +636,23 @@ async fn upload(
     }
     let limit_ms = state.config.audio_duration_max_ms;
     let probe_bytes = bytes.clone();
-    let info =
-        tokio::task::spawn_blocking(move || encore_engine::probe::probe(&probe_bytes, limit_ms))
-            .await
-            .map_err(|e| ApiError::internal(&e))?
-            .map_err(|e| match e {
-                encore_engine::probe::ProbeError::Unsupported => {
-                    ApiError::new(Code::UnsupportedMediaType, e.to_string())
-                }
-                other => ApiError::field("body", other.to_string()),
-            })?;
+    // The mix is fingerprinted in the same decoding pass (for identify and cover guards).
+    let is_mix = slot == AudioSlot::Mix;
+    let (info, print) = tokio::task::spawn_blocking(move || {
+        if is_mix {
+            encore_engine::fingerprint::probe_and_fingerprint(&probe_bytes, limit_ms)
+                .map(|(info, print)| (info, Some(print)))
+        } else {
+            encore_engine::probe::probe(&probe_bytes, limit_ms).map(|info| (info, None))
+        }
+    })
+    .await
+    .map_err(|e| ApiError::internal(&e))?
+    .map_err(probe_error)?;
+    let fingerprint = print.filter(|p| !p.is_empty()).map(|p| NewFingerprint {
+        algorithm: i64::from(encore_engine::fingerprint::ALGORITHM),
+        items: p.to_bytes(),
+    });
     let blob = state.blobs.put(bytes).await?;
     let asset = AudioAsset {
         slot,
@@ -649,7 +666,10 @@ async fn upload(
         uploaded_by: Some(caller.key.id.clone()),
         uploaded_at_ms: crate::now_ms(),
     };
-    state.store.put_audio(&id, &asset).await?;
+    state
+        .store
+        .put_audio(&id, &asset, fingerprint.as_ref())
+        .await?;
     metrics::counter!("encore_audio_uploads_total", "format" => asset.format.clone()).increment(1);
     Ok(axum::Json(AudioOut::from(&asset)))
 }

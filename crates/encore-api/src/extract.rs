@@ -87,7 +87,28 @@ fn serde_urlencoded_deserializer<T: DeserializeOwned>(query: &str) -> Result<T, 
         )
     })?)
     .map(|q| q.0)
-    .map_err(|e| ApiError::field("query", e.body_text()))
+    .map_err(|e| {
+        let text = e.body_text();
+        let (field, message) = query_field(&text);
+        ApiError::field(field, message)
+    })
+}
+
+/// The parameter a query-string error is about (axum reports `…: name: problem`), or
+/// `query` when it names none.
+fn query_field(text: &str) -> (String, String) {
+    let detail = text
+        .strip_prefix("Failed to deserialize query string: ")
+        .unwrap_or(text);
+    if let Some((name, problem)) = detail.split_once(": ")
+        && !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.' || c == '[' || c == ']')
+    {
+        return (name.to_owned(), problem.to_owned());
+    }
+    ("query".to_owned(), detail.to_owned())
 }
 
 /// The path of the field a serde error is about. serde reports a missing field at its parent's

@@ -8,6 +8,7 @@ pub mod catalog;
 pub mod error;
 pub mod extract;
 pub mod generators;
+pub mod identify;
 pub mod keys;
 pub mod models;
 mod ops;
@@ -69,6 +70,8 @@ pub struct Inner {
     pub blobs: BlobStore,
     /// HTTP settings.
     pub config: ApiConfig,
+    /// Every recording's mix fingerprint, searchable (`identify.rs`).
+    pub fingerprints: identify::Fingerprints,
     metrics: PrometheusHandle,
 }
 
@@ -86,6 +89,7 @@ impl AppState {
             store,
             blobs,
             config,
+            fingerprints: identify::Fingerprints::new(),
             metrics: metrics_handle(),
         }))
     }
@@ -125,7 +129,7 @@ pub(crate) fn now_ms() -> i64 {
     modifiers(&SecurityAddon),
     tags(
         (name = "catalog", description = "Parties, works and recordings, with their identifiers and splits."),
-        (name = "audio", description = "A recording's full mix and stems."),
+        (name = "audio", description = "A recording's full mix and stems, and identifying catalog recordings in any audio."),
         (name = "rights", description = "Agreements, participation, rights decisions and the audit log."),
         (name = "models", description = "Generative models: the uses each can perform, its training set and whether it is cleared."),
         (name = "generators", description = "The built-in generators: what each makes, its parameters (JSON Schema, also as components `<Name>Params`) and limits."),
@@ -158,6 +162,7 @@ fn api(config: &ApiConfig) -> (Router<AppState>, utoipa::openapi::OpenApi) {
     let audio = OpenApiRouter::new()
         .routes(routes!(catalog::put_mix, catalog::get_mix))
         .routes(routes!(catalog::put_stem, catalog::get_stem))
+        .routes(routes!(identify::identify))
         .layer(audio_limit);
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(catalog::create_party, catalog::list_parties))

@@ -7,8 +7,11 @@
 //! playing them through the SoundFont ([`transcribe`]).  The generators
 //! (remix, cover) turn catalog audio into new music behind one interface
 //! ([`generate`]); [`job`] is their progress and cancellation.
+//! [`fingerprint`] recognises catalog audio inside other audio (identify,
+//! and the cover guard).
 
 pub mod audio;
+pub mod fingerprint;
 pub mod generate;
 pub mod job;
 pub mod probe;

@@ -567,7 +567,13 @@ macro_rules! backend {
                 Ok(out)
             }
 
-            pub async fn put_audio(p: &P, recording_id: &str, asset: &AudioAsset) -> Result<(), StoreError> {
+            pub async fn put_audio(
+                p: &P,
+                recording_id: &str,
+                asset: &AudioAsset,
+                fingerprint: Option<&NewFingerprint>,
+            ) -> Result<(), StoreError> {
+                let mut tx = p.begin().await?;
                 let done = sqlx::query(
                     "INSERT INTO audio_assets (recording_id, slot, sha256, size_bytes, format, codec, sample_rate, channels, \
                      duration_ms, uploaded_by, uploaded_at_ms) \
@@ -588,12 +594,117 @@ macro_rules! backend {
                 .bind(asset.duration_ms)
                 .bind(&asset.uploaded_by)
                 .bind(asset.uploaded_at_ms)
-                .execute(p)
+                .execute(&mut *tx)
                 .await?;
                 if done.rows_affected() == 0 {
                     return Err(StoreError::NotFound { what: "recording" });
                 }
+                if asset.slot == AudioSlot::Mix {
+                    put_fingerprint_in(&mut tx, recording_id, &asset.sha256, fingerprint).await?;
+                }
+                tx.commit().await?;
                 Ok(())
+            }
+
+            /// Replaces the fingerprint of `recording_id`'s mix (`None`: forgets it) and notes
+            /// the change, whose seq the row keeps, so indexes load fingerprints in commit order.
+            async fn put_fingerprint_in(
+                tx: &mut Tx<'_>,
+                recording_id: &str,
+                sha256: &str,
+                fingerprint: Option<&NewFingerprint>,
+            ) -> Result<(), StoreError> {
+                sqlx::query("DELETE FROM fingerprints WHERE recording_id = $1")
+                    .bind(recording_id)
+                    .execute(&mut **tx)
+                    .await?;
+                note_change(&mut **tx, "fingerprint", recording_id).await?;
+                if let Some(f) = fingerprint {
+                    sqlx::query(
+                        "INSERT INTO fingerprints (recording_id, seq, sha256, algorithm, items, created_at_ms) \
+                         SELECT $1, MAX(seq), $2, $3, $4, $5 FROM changes",
+                    )
+                    .bind(recording_id)
+                    .bind(sha256)
+                    .bind(f.algorithm)
+                    .bind(&f.items)
+                    .bind(now_ms())
+                    .execute(&mut **tx)
+                    .await?;
+                }
+                Ok(())
+            }
+
+            /// Stores the fingerprint of a mix uploaded before fingerprints existed, if the
+            /// mix is still the one with `sha256`; returns whether it was stored.
+            pub async fn backfill_fingerprint(
+                p: &P,
+                recording_id: &str,
+                sha256: &str,
+                fingerprint: &NewFingerprint,
+            ) -> Result<bool, StoreError> {
+                let mut tx = p.begin().await?;
+                let current: Option<String> = sqlx::query_scalar(
+                    "SELECT sha256 FROM audio_assets WHERE recording_id = $1 AND slot = 'mix'",
+                )
+                .bind(recording_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+                let printed: Option<i64> = sqlx::query_scalar("SELECT seq FROM fingerprints WHERE recording_id = $1")
+                    .bind(recording_id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                if current.as_deref() != Some(sha256) || printed.is_some() {
+                    return Ok(false);
+                }
+                put_fingerprint_in(&mut tx, recording_id, sha256, Some(fingerprint)).await?;
+                tx.commit().await?;
+                Ok(true)
+            }
+
+            /// Mixes with no fingerprint yet, up to `limit`: (recording id, sha256).
+            pub async fn unprinted_mixes(p: &P, limit: i64) -> Result<Vec<(String, String)>, StoreError> {
+                let rows = sqlx::query(
+                    "SELECT a.recording_id, a.sha256 FROM audio_assets a \
+                     WHERE a.slot = 'mix' AND NOT EXISTS (SELECT 1 FROM fingerprints f WHERE f.recording_id = a.recording_id) \
+                     ORDER BY a.recording_id LIMIT $1",
+                )
+                .bind(limit)
+                .fetch_all(p)
+                .await?;
+                rows.iter()
+                    .map(|r| Ok((r.try_get("recording_id")?, r.try_get("sha256")?)))
+                    .collect()
+            }
+
+            /// Fingerprint changes with seq in `(after, upto]`, oldest first, at most `limit`.
+            pub async fn fingerprint_changes(
+                p: &P,
+                after: i64,
+                upto: i64,
+                limit: i64,
+            ) -> Result<Vec<FingerprintChange>, StoreError> {
+                let rows = sqlx::query(
+                    "SELECT c.seq, c.item, f.algorithm, f.items FROM changes c \
+                     LEFT JOIN fingerprints f ON f.recording_id = c.item AND f.seq = c.seq \
+                     WHERE c.seq > $1 AND c.seq <= $2 AND c.kind = 'fingerprint' ORDER BY c.seq LIMIT $3",
+                )
+                .bind(after)
+                .bind(upto)
+                .bind(limit)
+                .fetch_all(p)
+                .await?;
+                rows.iter()
+                    .map(|r| {
+                        let algorithm: Option<i64> = r.try_get("algorithm")?;
+                        let items: Option<Vec<u8>> = r.try_get("items")?;
+                        Ok(FingerprintChange {
+                            seq: r.try_get("seq")?,
+                            recording_id: r.try_get("item")?,
+                            fingerprint: algorithm.zip(items).map(|(algorithm, items)| NewFingerprint { algorithm, items }),
+                        })
+                    })
+                    .collect()
             }
 
             // ---------- keys ----------

@@ -92,6 +92,8 @@ impl Inner {
             }
             "use_table" => self.use_table = None,
             "key" => self.keys.retain(|_, k| k.id != item),
+            // A recording's fingerprint decides nothing here (the identify index follows it).
+            "fingerprint" => {}
             "catalog" => {
                 self.recordings.clear();
                 self.works.clear();

@@ -2,6 +2,7 @@
 
 use encore_core::{Isrc, Iswc};
 
+use crate::audit::dispatch_audit;
 use crate::records::*;
 use crate::{Store, StoreError, dispatch};
 
@@ -108,12 +109,52 @@ impl Store {
     }
 
     /// Records uploaded audio for a recording, replacing what was in that slot. The bytes must
-    /// already be in blob storage under `asset.sha256`.
+    /// already be in blob storage under `asset.sha256`. For the mix, `fingerprint` replaces the
+    /// recording's fingerprint in the same transaction (`None` forgets the old one); stems
+    /// ignore it.
     pub async fn put_audio(
         &self,
         recording_id: &str,
         asset: &AudioAsset,
+        fingerprint: Option<&NewFingerprint>,
     ) -> Result<(), StoreError> {
-        dispatch!(self, put_audio(recording_id, asset))
+        dispatch!(self, put_audio(recording_id, asset, fingerprint))
+    }
+
+    /// Stores the fingerprint of a mix uploaded before fingerprints were kept, if the mix is
+    /// still the one with `sha256` and has none yet; returns whether it was stored.
+    pub async fn backfill_fingerprint(
+        &self,
+        recording_id: &str,
+        sha256: &str,
+        fingerprint: &NewFingerprint,
+    ) -> Result<bool, StoreError> {
+        dispatch!(
+            self,
+            backfill_fingerprint(recording_id, sha256, fingerprint)
+        )
+    }
+
+    /// Up to `limit` mixes that have no fingerprint: (recording id, the mix's sha256).
+    pub async fn unprinted_mixes(&self, limit: u32) -> Result<Vec<(String, String)>, StoreError> {
+        dispatch!(self, unprinted_mixes(i64::from(limit)))
+    }
+
+    /// Fingerprint changes committed after change `after`, oldest first, at most `limit`, and
+    /// the change seq to continue from. Changes of other kinds are skipped, so the returned
+    /// seq can advance even when no fingerprint changed.
+    pub async fn fingerprint_changes(
+        &self,
+        after: i64,
+        limit: u32,
+    ) -> Result<(Vec<FingerprintChange>, i64), StoreError> {
+        let upto = dispatch_audit!(self, last_change())?;
+        let changes = dispatch!(self, fingerprint_changes(after, upto, i64::from(limit)))?;
+        let next = if changes.len() as u64 == u64::from(limit) {
+            changes.last().map_or(upto, |c| c.seq)
+        } else {
+            upto
+        };
+        Ok((changes, next))
     }
 }

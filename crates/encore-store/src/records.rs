@@ -124,6 +124,27 @@ impl AudioSlot {
     }
 }
 
+/// A fingerprint to store with a recording's mix (`encore_engine::fingerprint`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewFingerprint {
+    /// The algorithm that computed it (`encore_engine::fingerprint::ALGORITHM`).
+    pub algorithm: i64,
+    /// Its items as little-endian `u32`s.
+    pub items: Vec<u8>,
+}
+
+/// A recording's fingerprint changed: replaced (`fingerprint` is the new one) or forgotten
+/// (`None`: its mix was replaced by audio without one).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FingerprintChange {
+    /// The change's seq in the change log.
+    pub seq: i64,
+    /// The recording.
+    pub recording_id: String,
+    /// Its fingerprint as of this change.
+    pub fingerprint: Option<NewFingerprint>,
+}
+
 /// Uploaded, decoded and measured audio of a recording.
 #[derive(Debug, Clone)]
 pub struct AudioAsset {

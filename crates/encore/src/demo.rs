@@ -13,7 +13,8 @@ use encore_blob::BlobStore;
 use encore_core::{Ipi, Isrc, Iswc, PartyKind, Role, Share, Splits};
 use encore_engine::{SoundFontBank, demo_songs, render_song};
 use encore_store::{
-    AudioAsset, AudioSlot, ImportBatch, ImportParty, ImportRecording, ImportWork, NewKey, Store,
+    AudioAsset, AudioSlot, ImportBatch, ImportParty, ImportRecording, ImportWork, NewFingerprint,
+    NewKey, Store,
 };
 
 use crate::config::Config;
@@ -292,8 +293,12 @@ async fn store_audio(
     slot: AudioSlot,
     wav: Vec<u8>,
 ) -> anyhow::Result<i64> {
-    let info = encore_engine::probe(&wav, u64::MAX)
+    let (info, print) = encore_engine::fingerprint::probe_and_fingerprint(&wav, u64::MAX)
         .map_err(|e| anyhow::anyhow!("rendered audio does not decode: {e}"))?;
+    let fingerprint = (slot == AudioSlot::Mix && !print.is_empty()).then(|| NewFingerprint {
+        algorithm: i64::from(encore_engine::fingerprint::ALGORITHM),
+        items: print.to_bytes(),
+    });
     let blob = blobs.put(Bytes::from(wav)).await?;
     let asset = AudioAsset {
         slot,
@@ -310,7 +315,9 @@ async fn store_audio(
             .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
             .unwrap_or_default(),
     };
-    store.put_audio(rec_id, &asset).await?;
+    store
+        .put_audio(rec_id, &asset, fingerprint.as_ref())
+        .await?;
     Ok(asset.duration_ms)
 }
 

@@ -53,8 +53,30 @@ pub async fn serve(
     })?;
     let addr = listener.local_addr()?;
     let state = encore_api::AppState::new(store.clone(), blobs, config.api.clone());
-    let app = encore_api::router(state);
+    let app = encore_api::router(state.clone());
     on_listen(addr);
+    // Fingerprint mixes uploaded before fingerprints were kept, then load every fingerprint
+    // into the identify index; identify requests sync what they need meanwhile.
+    tokio::spawn(async move {
+        let started = std::time::Instant::now();
+        match encore_api::identify::backfill(&state).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(recordings = n, "fingerprinted mixes uploaded earlier"),
+            Err(e) => {
+                tracing::warn!(error = %e, "fingerprinting earlier mixes failed; identify will not find them")
+            }
+        }
+        match state.fingerprints.sync(&state.store).await {
+            Ok(_) => tracing::info!(
+                recordings = state.fingerprints.len(),
+                seconds = started.elapsed().as_secs_f64(),
+                "fingerprints loaded for identify"
+            ),
+            Err(e) => {
+                tracing::warn!(error = %e, "loading fingerprints failed; identify loads them on first use")
+            }
+        }
+    });
     // Load the catalog's rights facts into memory in the background; until it is done,
     // decisions read what they miss from the database, so serving need not wait.
     let warm = store.clone();

@@ -11,6 +11,7 @@ use super::{
     UseType, check_inputs, finish_audio,
 };
 use crate::audio::Audio;
+use crate::fingerprint::FingerprintGuard;
 use crate::synth::{DEFAULT_SOUNDFONT_PATH, SoundFontBank};
 use crate::transcribe::{
     BasicPitch, NoteParams, RENDER_SECONDS_MAX, TRANSCRIBE_SECONDS_MAX, TranscribeError,
@@ -61,12 +62,13 @@ const PARAMS: &[&str] = &["instrument", "stem", "tempo"];
 
 /// Decides whether a cover still contains its input's audio.
 ///
-/// A cover must contain none of the original recording.  The fingerprint
-/// matcher (issue 4, item 6) plugs in here: [`Cover::with_guard`] installs
-/// it, and a cover for which [`CoverGuard::audio_matches_input`] says yes is
-/// refused with [`GenerateError::CoverMatchesInput`].  Without a guard no
-/// check is made; rendering from notes alone cannot copy audio, so the guard
-/// is a second line of defence.
+/// A cover must contain none of the original recording.  Every [`Cover`]
+/// starts with [`FingerprintGuard`] (Chromaprint fingerprints of the output
+/// against the input's mix and stems); [`Cover::with_guard`] replaces it, for
+/// instance with one that also searches the whole catalog.  A cover for which
+/// [`CoverGuard::audio_matches_input`] says yes is refused with
+/// [`GenerateError::CoverMatchesInput`].  Rendering from notes alone cannot
+/// copy audio, so the guard is a second line of defence.
 pub trait CoverGuard: Send + Sync {
     /// Whether `output` contains audio of `input` (the recording being covered).
     fn audio_matches_input(&self, input: &GenInput, output: &Audio) -> bool;
@@ -85,7 +87,7 @@ pub struct Cover {
     model_path: Option<PathBuf>,
     soundfont_path: PathBuf,
     resources: Mutex<Option<Arc<Resources>>>,
-    guard: Option<Arc<dyn CoverGuard>>,
+    guard: Arc<dyn CoverGuard>,
 }
 
 impl Default for Cover {
@@ -97,13 +99,13 @@ impl Default for Cover {
 impl Cover {
     /// The cover generator with the model at [`default_model_path`] (looked up
     /// on first run) and the system's FluidR3 SoundFont; both are loaded on
-    /// the first run.
+    /// the first run.  Its guard is [`FingerprintGuard`].
     pub fn new() -> Self {
         Self {
             model_path: None,
             soundfont_path: PathBuf::from(DEFAULT_SOUNDFONT_PATH),
             resources: Mutex::new(None),
-            guard: None,
+            guard: Arc::new(FingerprintGuard),
         }
     }
 
@@ -126,7 +128,7 @@ impl Cover {
 
     /// Refuses covers that `guard` finds contain their input's audio.
     pub fn with_guard(mut self, guard: Arc<dyn CoverGuard>) -> Self {
-        self.guard = Some(guard);
+        self.guard = guard;
         self
     }
 
@@ -313,9 +315,7 @@ impl Generator for Cover {
             rendered
         };
         let audio = finish_audio(rendered)?;
-        if let Some(guard) = &self.guard
-            && guard.audio_matches_input(input, &audio)
-        {
+        if self.guard.audio_matches_input(input, &audio) {
             return Err(GenerateError::CoverMatchesInput);
         }
         let midi = encode_midi(&notes, s.program, MIDI_TEMPO_BPM);
