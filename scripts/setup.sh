@@ -9,5 +9,6 @@ source scripts/lib.sh
 
 install_system_packages
 fetch_basic_pitch_model
+fetch_onnxruntime
 step "building encore (release; the first build takes several minutes) and starting the demo"
 exec cargo run --release --locked -p encore -- demo "$@"

@@ -7,8 +7,9 @@ source scripts/lib.sh
 
 install_system_packages
 ensure_postgres
-# The transcription tests fail without the model when CI is set.
+# The transcription tests fail without the model or ONNX Runtime when CI is set.
 fetch_basic_pitch_model
+fetch_onnxruntime
 export ENCORE_TEST_POSTGRES_URL="${ENCORE_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}"
 if ! command -v cargo-nextest >/dev/null 2>&1; then
   step "installing cargo-nextest"

@@ -2,9 +2,12 @@
 //!
 //! Usage: `cargo run --release -p encore-engine --example transcribe -- FILE [--midi OUT.mid] [--render OUT.wav]`
 //!
-//! The speed is seconds of audio per second of compute on one thread (tract
-//! runs single-threaded), split into decoding and resampling, the model, and
-//! note tracking, for the benchmark against Python basic-pitch.
+//! The speed is seconds of audio per second of compute on one thread (both
+//! engines run single-threaded by default), split into decoding and
+//! resampling, the model, and note tracking.  It says which engine ran: ONNX
+//! Runtime when `scripts/setup.sh` has fetched it, else tract;
+//! `ENCORE_TRANSCRIBE_BACKEND=tract` (or `onnxruntime`) chooses.
+//! `scripts/bench-transcribe.sh` is the benchmark against Python basic-pitch.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -36,8 +39,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let t = Instant::now();
     let model = BasicPitch::load(&default_model_path())?;
     println!(
-        "model loaded and optimised in {:.2} s",
-        t.elapsed().as_secs_f64()
+        "model loaded and optimised in {:.2} s; engine: {}{}",
+        t.elapsed().as_secs_f64(),
+        model.backend(),
+        model
+            .fallback_reason()
+            .map(|r| format!(" (onnxruntime not used: {r})"))
+            .unwrap_or_default()
     );
 
     let t = Instant::now();
@@ -68,9 +76,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let total = prep_s + model_s + notes_s;
     println!(
         "{} notes from {audio_s:.2} s of audio in {total:.3} s: {:.1}x real time \
-         (decode+resample {prep_s:.3} s, model {model_s:.3} s = {:.1}x, notes {notes_s:.3} s)",
+         (decode+resample {prep_s:.3} s, model ({}) {model_s:.3} s = {:.1}x, notes {notes_s:.3} s)",
         notes.len(),
         audio_s / total.max(1e-9),
+        model.backend(),
         audio_s / model_s.max(1e-9),
     );
 

@@ -1,20 +1,24 @@
 //! Transcription stories: notes rendered through the SoundFont come back as
 //! the same notes; silence and noise give "no notes found"; a missing model
-//! is a clear error.
+//! is a clear error; ONNX Runtime and tract give the same notes, and the
+//! engine in use is reported.
 //!
-//! The model is fetched by `scripts/setup.sh` and `scripts/test.sh`.  Without
-//! it these tests print why and pass, unless `CI` is set, when they fail.
+//! The model and ONNX Runtime are fetched by `scripts/setup.sh` and
+//! `scripts/test.sh`.  Without them these tests print why and pass, unless
+//! `CI` is set, when they fail.
 
 mod common;
 
-use common::{bank, model};
+use common::{bank, model, onnxruntime_lib};
 use std::cell::{Cell, RefCell};
 use std::path::Path;
 
+use encore_engine::audio::resample;
 use encore_engine::audio::{Audio, DecodeLimits, decode, encode_wav};
 use encore_engine::transcribe::{
-    BasicPitch, Job, Note, NoteParams, TranscribeError, Unattended, encode_midi, render_notes,
-    transcribe,
+    Backend, BackendChoice, BasicPitch, Job, ModelOptions, Note, NoteParams, SAMPLE_RATE,
+    TranscribeError, Unattended, default_model_path, encode_midi, notes_from_activations,
+    render_notes, transcribe,
 };
 
 fn note(start_s: f64, dur_s: f64, pitch: u8) -> Note {
@@ -217,5 +221,162 @@ fn a_file_that_is_not_the_model_is_refused() {
     assert!(
         matches!(err, TranscribeError::ModelInvalid { .. }),
         "{err:?}"
+    );
+}
+
+#[test]
+fn onnxruntime_and_tract_give_the_same_notes() {
+    let Some(lib) = onnxruntime_lib() else { return };
+    if model().is_none() {
+        return;
+    }
+    let Some(bank) = bank() else { return };
+    let load = |backend| {
+        let options = ModelOptions {
+            backend,
+            onnxruntime_lib: lib.clone(),
+            threads: 1,
+        };
+        BasicPitch::load_with(&default_model_path(), &options).expect("the model loads")
+    };
+    let ort = load(BackendChoice::OnnxRuntime);
+    let tract = load(BackendChoice::Tract);
+    assert_eq!(ort.backend(), Backend::OnnxRuntime);
+    assert_eq!(tract.backend(), Backend::Tract);
+
+    // The scale and chords three times over, on piano and then strings and
+    // guitar: about 16 s, so nine windows are stitched.
+    let mut reference = Vec::new();
+    for (i, program) in [0u8, 48, 24].into_iter().enumerate() {
+        let offset = 5.5 * i as f64;
+        let notes: Vec<Note> = scale_and_chords()
+            .into_iter()
+            .map(|n| Note {
+                start_s: n.start_s + offset,
+                end_s: n.end_s + offset,
+                ..n
+            })
+            .collect();
+        let audio = render_notes(&bank, &notes, program).expect("renders");
+        reference.push(audio);
+    }
+    let frames = reference.iter().map(|a| a.frames()).max().unwrap_or(0);
+    let mut mixed = vec![0.0f32; frames];
+    for audio in &reference {
+        let mono = audio.to_mono();
+        for (m, s) in mixed.iter_mut().zip(mono.channel(0).unwrap_or_default()) {
+            *m += s / 3.0;
+        }
+    }
+    let audio = Audio::from_planar(vec![mixed], 44_100).expect("audio");
+    let mono = resample(&audio, SAMPLE_RATE).expect("resamples");
+    let samples = mono.channel(0).expect("one channel");
+
+    let a = ort
+        .activations(samples, &Unattended)
+        .expect("onnxruntime runs");
+    let b = tract.activations(samples, &Unattended).expect("tract runs");
+    assert_eq!(a.frames, b.frames);
+    let max_diff = |x: &[f32], y: &[f32]| {
+        x.iter()
+            .zip(y)
+            .map(|(p, q)| (p - q).abs())
+            .fold(0f32, f32::max)
+    };
+    let (note_diff, onset_diff) = (max_diff(&a.note, &b.note), max_diff(&a.onset, &b.onset));
+    println!(
+        "{} frames; largest difference: note {note_diff:.2e}, onset {onset_diff:.2e}",
+        a.frames
+    );
+    assert!(
+        note_diff < 1e-3 && onset_diff < 1e-3,
+        "{note_diff} {onset_diff}"
+    );
+
+    let params = NoteParams::default();
+    let from_ort = notes_from_activations(&a, &params);
+    let from_tract = notes_from_activations(&b, &params);
+    println!("{} notes from each", from_ort.len());
+    assert!(from_ort.len() > 30, "{} notes", from_ort.len());
+    let key = |n: &Note| {
+        (
+            n.pitch,
+            (n.start_s * 1e6).round() as i64,
+            (n.end_s * 1e6).round() as i64,
+        )
+    };
+    assert_eq!(
+        from_ort.iter().map(key).collect::<Vec<_>>(),
+        from_tract.iter().map(key).collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn the_engine_in_use_is_reported() {
+    if model().is_none() {
+        return;
+    }
+    let path = default_model_path();
+    let options = |backend, lib: &Path| ModelOptions {
+        backend,
+        onnxruntime_lib: lib.to_path_buf(),
+        threads: 1,
+    };
+    let absent = Path::new("/nonexistent/encore/libonnxruntime.so");
+
+    // Without the library, auto falls back to tract and says why.
+    let fallback =
+        BasicPitch::load_with(&path, &options(BackendChoice::Auto, absent)).expect("tract loads");
+    assert_eq!(fallback.backend(), Backend::Tract);
+    let reason = fallback.fallback_reason().expect("a reason");
+    assert!(
+        reason.contains("/nonexistent/encore/libonnxruntime.so"),
+        "{reason}"
+    );
+
+    // Asking for ONNX Runtime without it is an error naming the fix.
+    let err = BasicPitch::load_with(&path, &options(BackendChoice::OnnxRuntime, absent))
+        .expect_err("no library there");
+    assert!(matches!(err, TranscribeError::Backend(_)), "{err:?}");
+    assert!(err.to_string().contains("scripts/setup.sh"), "{err}");
+
+    // tract when asked, with no reason to give.
+    let tract =
+        BasicPitch::load_with(&path, &options(BackendChoice::Tract, absent)).expect("tract loads");
+    assert_eq!(tract.backend(), Backend::Tract);
+    assert_eq!(tract.fallback_reason(), None);
+
+    // With the library, auto runs ONNX Runtime.
+    let Some(lib) = onnxruntime_lib() else { return };
+    let auto =
+        BasicPitch::load_with(&path, &options(BackendChoice::Auto, &lib)).expect("the model loads");
+    assert_eq!(
+        auto.backend(),
+        Backend::OnnxRuntime,
+        "{:?}",
+        auto.fallback_reason()
+    );
+    assert_eq!(auto.fallback_reason(), None);
+    assert_eq!(Backend::OnnxRuntime.to_string(), "onnxruntime");
+}
+
+#[test]
+fn backend_names_are_parsed() {
+    assert_eq!(
+        "auto".parse::<BackendChoice>().ok(),
+        Some(BackendChoice::Auto)
+    );
+    assert_eq!(
+        "ONNXRuntime".parse::<BackendChoice>().ok(),
+        Some(BackendChoice::OnnxRuntime)
+    );
+    assert_eq!(
+        "tract".parse::<BackendChoice>().ok(),
+        Some(BackendChoice::Tract)
+    );
+    let err = "tensorflow".parse::<BackendChoice>().expect_err("unknown");
+    assert!(
+        err.to_string().contains("auto, onnxruntime or tract"),
+        "{err}"
     );
 }

@@ -1,11 +1,13 @@
 //! Audio to notes with Spotify's Basic Pitch model, and notes back to MIDI and audio.
 //!
 //! [`BasicPitch`] runs the model (`nmp.onnx` from the `basic-pitch` 0.4.0
-//! wheel, fetched by `scripts/setup.sh`) with `tract-onnx` over overlapping
-//! two-second windows and stitches the activations exactly as basic-pitch's
-//! `run_inference` does.  [`notes_from_activations`] turns the activations into
-//! notes with basic-pitch's own note-tracking method (onset peaks, frame
-//! energy, the "melodia trick"); [`transcribe`] does both from any [`Audio`].
+//! wheel, fetched by `scripts/setup.sh`) with ONNX Runtime (loaded at run
+//! time, when `scripts/setup.sh` has fetched it) or else `tract-onnx`, over
+//! overlapping two-second windows, and stitches the activations exactly as
+//! basic-pitch's `run_inference` does.  [`notes_from_activations`] turns the
+//! activations into notes with basic-pitch's own note-tracking method (onset
+//! peaks, frame energy, the "melodia trick"); [`transcribe`] does both from
+//! any [`Audio`].
 //! [`encode_midi`] writes the notes as a Standard MIDI File and
 //! [`render_notes`] plays them through a General MIDI SoundFont.
 
@@ -23,8 +25,9 @@ pub use crate::job::{Job, Unattended};
 
 pub use midi::{MIDI_TICKS_PER_QUARTER, encode_midi};
 pub use model::{
-    Activations, BasicPitch, MODEL_ENV, MODEL_FILE_SHA256, MODELS_DIR_ENV, N_PITCHES, SAMPLE_RATE,
-    WINDOW_SAMPLES, default_model_path,
+    Activations, BACKEND_ENV, Backend, BackendChoice, BasicPitch, MODEL_ENV, MODEL_FILE_SHA256,
+    MODELS_DIR_ENV, ModelOptions, N_PITCHES, ONNXRUNTIME_LIB_ENV, ONNXRUNTIME_VERSION, SAMPLE_RATE,
+    THREADS_ENV, WINDOW_SAMPLES, default_model_path, default_onnxruntime_path,
 };
 pub use notes::{NoteParams, notes_from_activations};
 pub use render::{RENDER_SECONDS_MAX, render_notes};
@@ -80,6 +83,11 @@ pub enum TranscribeError {
         /// What went wrong.
         detail: String,
     },
+    /// The chosen engine cannot be used: ONNX Runtime asked for but absent or
+    /// unusable, or a bad `ENCORE_TRANSCRIBE_BACKEND` or
+    /// `ENCORE_ONNXRUNTIME_THREADS` value.
+    #[error("the transcription engine cannot be used: {0}")]
+    Backend(String),
     /// The model failed while running.
     #[error("the transcription model failed: {0}")]
     Inference(String),

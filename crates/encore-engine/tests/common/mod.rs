@@ -3,9 +3,9 @@
 
 #![allow(dead_code)]
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use encore_engine::transcribe::{BasicPitch, default_model_path};
+use encore_engine::transcribe::{BasicPitch, default_model_path, default_onnxruntime_path};
 use encore_engine::{DEFAULT_SOUNDFONT_PATH, SoundFontBank};
 
 /// The system SoundFont, or `None` (with a message) when it is absent.
@@ -20,13 +20,39 @@ pub fn bank() -> Option<SoundFontBank> {
     Some(SoundFontBank::load(path).expect("the installed SoundFont loads"))
 }
 
+fn ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
+}
+
+/// The ONNX Runtime library, or `None` (with a message) when it is absent outside CI or
+/// when `scripts/lib.sh` fetches none for this platform (it fetches the x86_64 Linux build).
+pub fn onnxruntime_lib() -> Option<PathBuf> {
+    let path = default_onnxruntime_path();
+    if !path.is_file() && !cfg!(all(target_os = "linux", target_arch = "x86_64")) {
+        eprintln!("SKIPPED: no ONNX Runtime build is fetched for this platform");
+        return None;
+    }
+    if !path.is_file() {
+        assert!(
+            !ci(),
+            "ONNX Runtime is missing at {} and CI is set: scripts/test.sh fetches it",
+            path.display()
+        );
+        eprintln!(
+            "SKIPPED: ONNX Runtime is missing at {}; run scripts/setup.sh to fetch it",
+            path.display()
+        );
+        return None;
+    }
+    Some(path)
+}
+
 /// The model, or `None` (with a message) when it is absent outside CI.
 pub fn model() -> Option<BasicPitch> {
     let path = default_model_path();
     if !path.is_file() {
-        let ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0");
         assert!(
-            !ci,
+            !ci(),
             "the Basic Pitch model is missing at {} and CI is set: scripts/test.sh fetches it",
             path.display()
         );
