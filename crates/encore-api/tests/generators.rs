@@ -11,7 +11,7 @@ story!(generators_are_listed_with_their_parameter_schemas, |app| {
     let body = list.ok(200);
     let items = body["items"].as_array().expect("items");
     let names: Vec<&str> = items.iter().filter_map(|g| g["name"].as_str()).collect();
-    assert_eq!(names, ["cover", "remix"], "{body}");
+    assert_eq!(names, ["cover", "mashup", "remix"], "{body}");
     for g in items {
         assert_eq!(g["execution"], "local", "{g}");
         assert!(g["params"]["properties"].is_object(), "{g}");
@@ -25,6 +25,15 @@ story!(generators_are_listed_with_their_parameter_schemas, |app| {
     assert_eq!(tempo["maximum"], 2.0, "{remix}");
     let cover = app.get("/v1/generators/cover", &fan).await;
     assert_eq!(cover.ok(200)["use"], "cover");
+    let mashup = app.get("/v1/generators/mashup", &fan).await;
+    let mashup = mashup.ok(200);
+    assert_eq!(mashup["use"], "mashup");
+    assert_eq!(mashup["limits"]["inputs_min"], 2, "{mashup}");
+    assert_eq!(mashup["limits"]["inputs_max"], 4, "{mashup}");
+    assert_eq!(
+        mashup["params"]["properties"]["tempo_bpm"]["maximum"], 240.0,
+        "{mashup}"
+    );
 
     app.get("/v1/generators/mashup-9000", &fan)
         .await
@@ -51,5 +60,7 @@ story!(generators_are_listed_with_their_parameter_schemas, |app| {
     assert_eq!(schema["properties"]["tempo"]["maximum"], 2.0, "{schema}");
     assert!(schema.get("$schema").is_none());
     assert!(doc["components"]["schemas"]["CoverParams"]["properties"].is_object());
+    let mashup = &doc["components"]["schemas"]["MashupParams"];
+    assert!(mashup["properties"]["mode"].is_object(), "{mashup}");
     assert!(doc["paths"]["/v1/generators/{name}"]["get"].is_object());
 });

@@ -1,16 +1,21 @@
-//! Times the generators on one thread: remix (tempo, key, both, stems) and
-//! cover, in seconds of audio per second of compute.
+//! Times the generators on one thread: remix (tempo, key, both, stems),
+//! mashup (two recordings layered and in sequence; analysis alone too) and
+//! cover, in seconds of audio per second of compute (for mashup, seconds of
+//! input, all inputs counted).
 //!
 //! Usage: `cargo run --release -p encore-engine --example generate_speed -- [FILE] [--seconds N]`
 //!
 //! Without a file it renders the first demo song (`--seconds` of music, 30 by
-//! default) with its stems.  Cover is timed only when the Basic Pitch model is present.
+//! default) with its stems; mashup pairs it with the second demo song (or,
+//! given a file, with the file itself a semitone up, so the two differ).
+//! Cover is timed only when the Basic Pitch model is present.
 
 use std::path::Path;
 use std::time::Instant;
 
+use encore_engine::analysis::analyse;
 use encore_engine::audio::{DecodeLimits, decode};
-use encore_engine::generate::{Cover, GenInput, Generator, Params, Remix};
+use encore_engine::generate::{Cover, GenInput, Generator, Mashup, Params, Remix};
 use encore_engine::job::Unattended;
 use encore_engine::transcribe::default_model_path;
 use encore_engine::{DEFAULT_SOUNDFONT_PATH, SoundFontBank, demo_songs, render_song};
@@ -26,18 +31,28 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             _ => file = Some(arg),
         }
     }
-    let input = match file {
-        Some(path) => GenInput::new(decode(&std::fs::read(path)?, &DecodeLimits::default())?),
-        None => {
-            let bank = SoundFontBank::load(Path::new(DEFAULT_SOUNDFONT_PATH))?;
-            let song = render_song(&bank, &demo_songs()[0], Some(seconds))?;
-            let limits = DecodeLimits::default();
-            let mut input = GenInput::new(decode(&song.mix_wav, &limits)?);
-            for stem in &song.stems {
-                input = input.with_stem(stem.name.clone(), decode(&stem.wav, &limits)?);
-            }
-            input
+    let render = |index: usize| -> Result<GenInput, Box<dyn std::error::Error>> {
+        let bank = SoundFontBank::load(Path::new(DEFAULT_SOUNDFONT_PATH))?;
+        let song = render_song(&bank, &demo_songs()[index], Some(seconds))?;
+        let limits = DecodeLimits::default();
+        let mut input = GenInput::new(decode(&song.mix_wav, &limits)?);
+        for stem in &song.stems {
+            input = input.with_stem(stem.name.clone(), decode(&stem.wav, &limits)?);
         }
+        Ok(input)
+    };
+    let (input, partner) = match file {
+        Some(path) => {
+            let input = GenInput::new(decode(&std::fs::read(path)?, &DecodeLimits::default())?);
+            let up = Remix::new().run(
+                std::slice::from_ref(&input),
+                &params(json!({"semitones": 1})),
+                0,
+                &Unattended,
+            )?;
+            (input, GenInput::new(up.audio))
+        }
+        None => (render(0)?, render(1)?),
     };
     let audio_s = input.mix.duration().as_secs_f64();
     println!("input: {audio_s:.1} s");
@@ -62,6 +77,41 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             );
             Ok(())
         };
+    let pair = [inputs[0].clone(), partner];
+    let pair_s: f64 = pair.iter().map(|i| i.mix.duration().as_secs_f64()).sum();
+    let t = Instant::now();
+    for input in &pair {
+        analyse(&input.mix)?;
+    }
+    let s = t.elapsed().as_secs_f64();
+    println!(
+        "{:<6} {:<48} {:>7.3} s  {:>6.1}x real time",
+        "tempo+key",
+        "(analysis of both inputs)",
+        s,
+        pair_s / s
+    );
+    let time_pair = |p: serde_json::Value| -> Result<(), Box<dyn std::error::Error>> {
+        let params = params(p);
+        let t = Instant::now();
+        let out = Mashup::new().run(&pair, &params, 0, &Unattended)?;
+        let s = t.elapsed().as_secs_f64();
+        println!(
+            "{:<6} {:<48} {:>7.3} s  {:>6.1}x real time  ({:.1} s out)",
+            "mashup",
+            serde_json::Value::Object(params).to_string(),
+            s,
+            pair_s / s,
+            out.audio.duration().as_secs_f64()
+        );
+        Ok(())
+    };
+    time_pair(json!({}))?;
+    time_pair(json!({"mode": "sequence", "section_bars": 4}))?;
+    if !pair[0].stems.is_empty() {
+        time_pair(json!({"stems.1": "drums,bass", "tempo_bpm": 90}))?;
+    }
+
     let remix = Remix::new();
     time(&remix, json!({}))?;
     time(&remix, json!({"tempo": 1.25}))?;
@@ -82,4 +132,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         );
     }
     Ok(())
+}
+
+fn params(p: serde_json::Value) -> Params {
+    match p {
+        serde_json::Value::Object(map) => map,
+        _ => Params::new(),
+    }
 }

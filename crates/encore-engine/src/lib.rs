@@ -5,11 +5,13 @@
 //! the demo catalogue's music from a General MIDI SoundFont ([`synth`]), and
 //! transcribes audio to notes with Basic Pitch, writing them as MIDI or
 //! playing them through the SoundFont ([`transcribe`]).  The generators
-//! (remix, cover) turn catalog audio into new music behind one interface
-//! ([`generate`]); [`job`] is their progress and cancellation.
+//! (remix, mashup, cover) turn catalog audio into new music behind one
+//! interface ([`generate`]); [`job`] is their progress and cancellation, and
+//! [`analysis`] finds the tempo, beats and key that mashup matches.
 //! [`fingerprint`] recognises catalog audio inside other audio (identify,
 //! and the cover guard).
 
+pub mod analysis;
 pub mod audio;
 pub mod fingerprint;
 pub mod generate;

@@ -2,7 +2,8 @@
 //! without pitch and key without tempo, balances stems, loops, fades and caps
 //! its output, always at -14 LUFS; cover performs the notes anew; bad
 //! parameters and bad audio are clear errors; outputs are reproducible; and
-//! random parameters and audio never panic.
+//! random parameters and audio never panic (remix, mashup and cover).
+//! Mashup's own stories are in `tests/mashup.rs`.
 //!
 //! Tests that need the SoundFont skip when it is absent.  Cover tests need the
 //! Basic Pitch model: without it they print why and pass, unless `CI` is set,
@@ -14,13 +15,14 @@ use common::{bank, model};
 use std::cell::RefCell;
 use std::sync::Arc;
 
+use encore_engine::analysis::estimate_tempo;
 use encore_engine::audio::{
     Audio, AudioError, DecodeLimits, FlacBitDepth, decode, encode_flac, encode_wav,
     measure_loudness,
 };
 use encore_engine::generate::{
-    Cover, CoverGuard, Execution, GenInput, GenOutput, GenerateError, Generator, Params, Remix,
-    UseType, generator, generators,
+    Cover, CoverGuard, Execution, GenInput, GenOutput, GenerateError, Generator, Mashup, Params,
+    Remix, UseType, generator, generators,
 };
 use encore_engine::job::{Job, Unattended};
 use encore_engine::transcribe::{Note, render_notes};
@@ -182,13 +184,17 @@ fn invalid_parameter(result: Result<GenOutput, GenerateError>) -> (String, Strin
 }
 
 #[test]
-fn registry_lists_remix_and_cover_with_schemas() {
+fn registry_lists_remix_mashup_and_cover_with_schemas() {
     let all = generators();
     let names: Vec<&str> = all.iter().map(|g| g.name()).collect();
-    assert_eq!(names, ["remix", "cover"]);
+    assert_eq!(names, ["remix", "mashup", "cover"]);
     assert_eq!(
         generator("remix").expect("remix").use_type(),
         UseType::Remix
+    );
+    assert_eq!(
+        generator("mashup").expect("mashup").use_type(),
+        UseType::Mashup
     );
     assert_eq!(
         generator("cover").expect("cover").use_type(),
@@ -198,7 +204,8 @@ fn registry_lists_remix_and_cover_with_schemas() {
     for g in &all {
         assert_eq!(g.execution(), Execution::Local);
         let limits = g.limits();
-        assert_eq!((limits.inputs_min, limits.inputs_max), (1, 1));
+        let counts = if g.name() == "mashup" { (2, 4) } else { (1, 1) };
+        assert_eq!((limits.inputs_min, limits.inputs_max), counts);
         assert!(limits.output_duration_max_ms > 0 && limits.memory_bytes_estimate > 0);
         let schema = g.params_schema();
         assert_eq!(schema["type"], "object");
@@ -222,6 +229,13 @@ fn registry_lists_remix_and_cover_with_schemas() {
     assert_eq!(remix["properties"]["tempo"]["maximum"], 2.0);
     assert_eq!(remix["properties"]["tempo"]["default"], 1.0);
     assert_eq!(remix["properties"]["semitones"]["minimum"], -12.0);
+    let mashup = generator("mashup").expect("mashup").params_schema();
+    assert_eq!(mashup["properties"]["tempo_bpm"]["minimum"], 40.0);
+    assert_eq!(
+        mashup["properties"]["mode"]["enum"],
+        json!(["layer", "sequence"])
+    );
+    assert!(mashup["patternProperties"]["^gain\\.[1-4]$"].is_object());
 }
 
 #[test]
@@ -239,6 +253,46 @@ fn remix_tempo_changes_duration_not_pitch() {
     assert_eq!(out.audio.channel_count(), 2);
     assert_eq!(out.audio.sample_rate(), 44_100);
     assert_streaming_loudness(&out.audio);
+}
+
+#[test]
+fn remix_keeps_the_beat_where_it_was() {
+    // Clicks ringing at 440 Hz on every beat at 120 BPM, from 0.3 s.
+    let lead = 0.3;
+    let period = 0.5;
+    let n = (6.0 * f64::from(RATE)) as usize;
+    let s: Vec<f32> = (0..n)
+        .map(|i| {
+            let t = i as f64 / f64::from(RATE) - lead;
+            if t < 0.0 {
+                return 0.0;
+            }
+            let k = t % period;
+            (0.6 * (-k * 30.0).exp() * (2.0 * std::f64::consts::PI * 440.0 * k).sin()) as f32
+        })
+        .collect();
+    let input = GenInput::new(Audio::from_planar(vec![s.clone(), s], RATE).expect("audio"));
+    let before = estimate_tempo(&input.mix)
+        .expect("analyses")
+        .expect("a beat");
+    for (p, speed) in [
+        (json!({"tempo": 1.25}), 1.25),
+        (json!({"tempo": 0.8, "semitones": -2}), 0.8),
+        (json!({"semitones": 3}), 1.0),
+    ] {
+        let out = remix(&input, p.clone()).expect("remixes");
+        let after = estimate_tempo(&out.audio)
+            .expect("analyses")
+            .expect("a beat");
+        // The stretcher's pre-roll is dropped: beats move only by the tempo.
+        let expected = before.first_beat_s / speed;
+        assert!(
+            (after.first_beat_s - expected).abs() < 0.015,
+            "{p}: first beat at {:.4} s, expected {expected:.4}",
+            after.first_beat_s
+        );
+        assert!((after.bpm - before.bpm * speed).abs() < before.bpm * speed * 0.01);
+    }
 }
 
 #[test]
@@ -415,8 +469,10 @@ fn bad_parameters_are_named() {
 fn bad_audio_is_a_clear_error() {
     let empty = GenInput::new(Audio::from_planar(vec![Vec::new()], RATE).expect("audio"));
     for g in generators() {
+        let limits = g.limits();
+        let fewest = vec![empty.clone(); limits.inputs_min];
         let err = g
-            .run(std::slice::from_ref(&empty), &Params::new(), 0, &Unattended)
+            .run(&fewest, &Params::new(), 0, &Unattended)
             .expect_err("empty audio");
         assert!(
             matches!(err, GenerateError::Audio(AudioError::Empty)),
@@ -432,11 +488,12 @@ fn bad_audio_is_a_clear_error() {
             matches!(err, GenerateError::InputCount { got: 0, .. }),
             "{err:?}"
         );
-        let two = [empty.clone(), empty.clone()];
+        let too_many = vec![empty.clone(); limits.inputs_max + 1];
         let err = g
-            .run(&two, &Params::new(), 0, &Unattended)
-            .expect_err("two inputs");
-        assert!(err.to_string().contains("not 2"), "{err}");
+            .run(&too_many, &Params::new(), 0, &Unattended)
+            .expect_err("too many inputs");
+        let not = format!("not {}", limits.inputs_max + 1);
+        assert!(err.to_string().contains(&not), "{err}");
     }
     // Garbage never becomes audio in the first place.
     assert!(matches!(
@@ -454,6 +511,14 @@ fn bad_audio_is_a_clear_error() {
         "{err:?}"
     );
     assert!(err.to_string().contains("600 s"), "{err}");
+    let short = GenInput::new(sine(220.0, 1.0, RATE));
+    let err = Mashup::new()
+        .run(&[short, long], &Params::new(), 0, &Unattended)
+        .expect_err("too long");
+    assert!(
+        matches!(err, GenerateError::InputTooLong { index: 1, .. }),
+        "{err:?}"
+    );
     // A rate nothing can resample from is refused, not attempted.
     let odd = GenInput::new(Audio::from_planar(vec![vec![0.1; 100]], 3).expect("audio"));
     let err = Remix::new()
@@ -609,6 +674,45 @@ fn random_remix_params(rng: &mut Rng, input_s: f64) -> Params {
     p
 }
 
+fn random_mashup_params(rng: &mut Rng, inputs: usize) -> Params {
+    let mut p = Params::new();
+    if rng.unit() < 0.7 {
+        p.insert("mode".into(), json!(rng.pick(&["layer", "sequence"])));
+    }
+    if rng.unit() < 0.5 {
+        p.insert("tempo_bpm".into(), json!(rng.range(40.0, 240.0)));
+    }
+    if rng.unit() < 0.4 {
+        let key = rng.pick(&["auto", "keep", "A minor", "Eb", "F#m", "c major"]);
+        p.insert("key".into(), json!(key));
+    }
+    for n in 1..=inputs {
+        if rng.unit() < 0.4 {
+            p.insert(format!("gain.{n}"), json!(rng.range(0.0, 4.0)));
+        }
+    }
+    let mut section_beats = 32.0;
+    if rng.unit() < 0.4 {
+        let bars = 1 + rng.next() % 64;
+        section_beats = (bars * 4) as f64;
+        p.insert("section_bars".into(), json!(bars));
+    }
+    if rng.unit() < 0.4 {
+        let most = section_beats.min(16.0);
+        p.insert("crossfade_beats".into(), json!(rng.range(0.0, most)));
+    }
+    if rng.unit() < 0.3 {
+        p.insert("fade_in_s".into(), json!(rng.range(0.0, 60.0)));
+    }
+    if rng.unit() < 0.3 {
+        p.insert("fade_out_s".into(), json!(rng.range(0.0, 60.0)));
+    }
+    if rng.unit() < 0.3 {
+        p.insert("max_duration_s".into(), json!(rng.range(1.0, 300.0)));
+    }
+    p
+}
+
 fn check_output(g: &dyn Generator, result: Result<GenOutput, GenerateError>) {
     match result {
         Ok(out) => {
@@ -648,6 +752,17 @@ fn random_parameters_and_audio_never_panic() {
         let seed = rng.next();
         let result = remix.run(&[GenInput::new(audio)], &p, seed, &Unattended);
         check_output(&remix, result);
+    }
+    let mashup = Mashup::new();
+    for _ in 0..6 {
+        let count = 2 + (rng.next() % 3) as usize;
+        let inputs: Vec<GenInput> = (0..count)
+            .map(|_| GenInput::new(random_audio(&mut rng)))
+            .collect();
+        let p = random_mashup_params(&mut rng, count);
+        let seed = rng.next();
+        let result = mashup.run(&inputs, &p, seed, &Unattended);
+        check_output(&mashup, result);
     }
     let (Some(model), Some(bank)) = (model(), bank()) else {
         return;

@@ -19,15 +19,17 @@ const PROGRESS_STEPS: u64 = 1000;
 
 #[derive(clap::Args)]
 pub struct GenerateArgs {
-    /// The generator: remix or cover.
+    /// The generator: remix, mashup or cover.
     generator: String,
     /// An input recording (WAV, FLAC, MP3 or Ogg Vorbis); repeat for generators that take several.
     #[arg(long = "input", value_name = "FILE", required = true)]
     inputs: Vec<PathBuf>,
-    /// A stem of the first input, as NAME=FILE (e.g. drums=drums.wav); repeat for each stem.
-    #[arg(long = "stem", value_name = "NAME=FILE")]
+    /// A stem, as NAME=FILE for the first input or N:NAME=FILE for input N (from 1), e.g.
+    /// drums=drums.wav or 2:vocals=vocals.wav; repeat for each stem.
+    #[arg(long = "stem", value_name = "[N:]NAME=FILE")]
     stems: Vec<String>,
-    /// A parameter, as NAME=VALUE (e.g. tempo=1.25, stem.drums=0, instrument=strings); repeat.
+    /// A parameter, as NAME=VALUE (e.g. tempo=1.25, stem.drums=0, mode=sequence,
+    /// instrument=strings); repeat.
     #[arg(long = "param", value_name = "NAME=VALUE")]
     params: Vec<String>,
     /// Where to write the audio; the extension chooses the format: .wav, .flac or .ogg.
@@ -106,14 +108,26 @@ fn generate(args: &GenerateArgs) -> Result<(), Failure> {
         inputs.push(GenInput::new(read_audio(path, &decode_limits)?));
     }
     for stem in &args.stems {
-        let Some((name, file)) = stem.split_once('=') else {
+        let Some((target, file)) = stem.split_once('=') else {
             return Err(Failure::Usage(format!(
-                "--stem {stem}: write it as NAME=FILE, e.g. drums=drums.wav"
+                "--stem {stem}: write it as NAME=FILE, e.g. drums=drums.wav, or N:NAME=FILE for input N"
             )));
         };
+        let (number, name) = match target.split_once(':') {
+            Some((n, name)) => match n.trim().parse::<usize>() {
+                Ok(n) if (1..=inputs.len()).contains(&n) => (n, name),
+                _ => {
+                    return Err(Failure::Usage(format!(
+                        "--stem {stem}: '{n}' is not an input number; give 1 to {} (the --input files in order)",
+                        inputs.len()
+                    )));
+                }
+            },
+            None => (1, target),
+        };
         let audio = read_audio(Path::new(file), &decode_limits)?;
-        if let Some(first) = inputs.first_mut() {
-            first.stems.insert(name.trim().to_owned(), audio);
+        if let Some(input) = inputs.get_mut(number - 1) {
+            input.stems.insert(name.trim().to_owned(), audio);
         }
     }
 

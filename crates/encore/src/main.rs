@@ -38,7 +38,7 @@ enum Command {
     /// Check the audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
-    /// Run a generator (remix, cover) on local audio files and write the result.
+    /// Run a generator (remix, mashup, cover) on local audio files and write the result.
     Generate(generate::GenerateArgs),
 }
 

@@ -9,6 +9,11 @@
 //!
 //! - [`Remix`] (`remix`): one recording's tempo, key, stem gains, a looped
 //!   section, fades and an output length cap.
+//! - [`Mashup`] (`mashup`): two to four recordings, each one's tempo, beats
+//!   and key estimated from its audio ([`crate::analysis`]), stretched to a
+//!   common tempo, shifted to a compatible key, aligned on the beat, and
+//!   layered (with gains and stem choices) or played in turn in crossfaded
+//!   sections; fades and an output length cap.
 //! - [`Cover`] (`cover`): the recording (or one stem) transcribed to notes with
 //!   Basic Pitch and performed anew with a General MIDI instrument.
 //!
@@ -21,8 +26,9 @@
 //! - Output audio is stereo at 44,100 Hz, normalised to -14 LUFS integrated
 //!   with its true peak at or under -1 dBTP (silence is left silent).
 //! - The same inputs, parameters and seed give the same output samples, so
-//!   the same encoded bytes.  Neither built-in draws random numbers; the seed
-//!   is part of the interface for generators that do.
+//!   the same encoded bytes.  No built-in draws random numbers of its own;
+//!   the seed goes to the stretcher's phase choices (remix, mashup) and is
+//!   part of the interface for generators that do.
 //! - Work is bounded: inputs longer than [`Limits::input_duration_max_ms`] are
 //!   refused and outputs never exceed [`Limits::output_duration_max_ms`].
 //!
@@ -42,6 +48,7 @@
 //! generators off the CPU worker pool.
 
 mod cover;
+mod mashup;
 mod params;
 mod remix;
 mod stretch;
@@ -51,6 +58,10 @@ use std::collections::BTreeMap;
 pub use encore_core::UseType;
 
 pub use cover::{Cover, CoverGuard, GM_INSTRUMENTS};
+pub use mashup::{
+    BEATS_PER_BAR, InputPlan, MASHUP_INPUT_SECONDS_MAX, MASHUP_INPUTS_MAX,
+    MASHUP_OUTPUT_SECONDS_MAX, Mashup, MashupMode, MashupPlan, Segment, compatible_shift,
+};
 pub use params::Params;
 pub use remix::{REMIX_INPUT_SECONDS_MAX, REMIX_OUTPUT_SECONDS_MAX, Remix};
 
@@ -285,7 +296,11 @@ impl GenerateError {
 ///
 /// Cheap: models and instrument banks are loaded on a generator's first run.
 pub fn generators() -> Vec<Box<dyn Generator>> {
-    vec![Box::new(Remix::new()), Box::new(Cover::new())]
+    vec![
+        Box::new(Remix::new()),
+        Box::new(Mashup::new()),
+        Box::new(Cover::new()),
+    ]
 }
 
 /// The built-in generator called `name`, if there is one.

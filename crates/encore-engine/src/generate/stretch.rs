@@ -12,10 +12,13 @@ const CHUNK_SECONDS: f64 = 1.0;
 /// Plays `audio` `tempo` times as fast (0.5 to 2.0) without changing its
 /// pitch, and `semitones` higher or lower without changing its tempo, in one
 /// pass.  The output has `round(frames / tempo)` frames and starts in step
-/// with the input (the stretcher's latency is compensated: its first input
-/// latency of samples is given as pre-roll and its output latency flushed at
-/// the end).  The stretcher's random phase choices are seeded with `seed`, so
-/// the output is reproducible.
+/// with the input, as Signalsmith Stretch's notes on latency describe: the
+/// first input-latency frames are given to `seek` (so processing starts at
+/// the input's first frame), input-latency frames of silence follow the
+/// input (so processing reaches its end), the rest is read with `flush`, and
+/// the output's first output-latency frames (the stretcher's pre-roll,
+/// about 60 ms) are dropped.  The stretcher's random phase choices are
+/// seeded with `seed`, so the output is reproducible.
 pub(crate) fn stretch(
     audio: &Audio,
     tempo: f64,
@@ -44,10 +47,7 @@ pub(crate) fn stretch(
     let in_latency = usize::try_from(st.input_latency()).unwrap_or(0);
     let out_latency = usize::try_from(st.output_latency()).unwrap_or(0);
 
-    // Very short input is padded with silence so that the pre-roll and the
-    // flushed tail fit, and the output cut back afterwards.
-    let padded_in = in_len.max(2 * (in_latency + out_latency));
-    let padded_out = ((padded_in as f64 / tempo).round() as usize).max(out_latency + 1);
+    // Input frames past the end read as silence.
     let slice = |start: usize, end: usize| -> Vec<Vec<f32>> {
         audio
             .channels()
@@ -63,11 +63,14 @@ pub(crate) fn stretch(
             .collect()
     };
 
-    let seek_len = in_latency.min(padded_in);
-    st.seek_vec(&slice(0, seek_len), to_i32(seek_len)?, tempo);
-
-    let body_in = padded_in - seek_len;
-    let body_out = padded_out - out_latency;
+    // After the seek, processing time is the input's first frame; feeding the
+    // rest of the input and input-latency frames of silence (as many frames
+    // as the input has) takes it to the input's end, and the output for that
+    // span is the input's length over the tempo.
+    let span = in_len.max(1);
+    st.seek_vec(&slice(0, in_latency), to_i32(in_latency)?, tempo);
+    let body_in = span;
+    let body_out = ((span as f64 / tempo).round() as usize).max(1);
     let chunk = ((CHUNK_SECONDS * f64::from(rate)) as usize).max(1);
     // Whole chunks only, the last taking the remainder, so no call is tiny.
     let n_chunks = (body_in / chunk).max(1);
@@ -78,7 +81,7 @@ pub(crate) fn stretch(
             ((i as f64) * body_out as f64 / body_in as f64).round() as usize
         }
     };
-    let mut output: Vec<Vec<f32>> = vec![Vec::with_capacity(padded_out); channels];
+    let mut output: Vec<Vec<f32>> = vec![Vec::with_capacity(body_out + out_latency); channels];
     let mut outs: Vec<Vec<f32>> = vec![Vec::new(); channels];
     for k in 0..n_chunks {
         if job.cancelled() {
@@ -91,7 +94,7 @@ pub(crate) fn stretch(
             a + chunk
         };
         let (oa, ob) = (out_at(a), out_at(b));
-        let ins = slice(seek_len + a, seek_len + b);
+        let ins = slice(in_latency + a, in_latency + b);
         st.process_vec(&ins, to_i32(b - a)?, &mut outs, to_i32(ob - oa)?);
         for (o, part) in output.iter_mut().zip(&outs) {
             o.extend(part.iter().take(ob - oa));
@@ -101,6 +104,8 @@ pub(crate) fn stretch(
     st.flush_vec(&mut outs, to_i32(out_latency)?);
     for (o, part) in output.iter_mut().zip(&outs) {
         o.extend(part.iter().take(out_latency));
+        // The pre-roll goes; what is left starts in step with the input.
+        o.drain(..out_latency.min(o.len()));
         o.truncate(out_len);
         o.resize(out_len, 0.0);
     }
