@@ -181,7 +181,7 @@ fn api(config: &ApiConfig) -> (Router<AppState>, utoipa::openapi::OpenApi) {
             rights::put_participation,
             rights::get_participation
         ))
-        .routes(routes!(rights::put_delegates))
+        .routes(routes!(rights::put_delegates, rights::get_delegates))
         .routes(routes!(use_table::get_use_table, use_table::put_use_table))
         .routes(routes!(models::create_model, models::list_models))
         .routes(routes!(models::get_model))

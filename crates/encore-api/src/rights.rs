@@ -847,6 +847,28 @@ pub async fn put_delegates(
     Ok(axum::Json(DelegatesWire { partners }))
 }
 
+/// The partners a person delegates participation changes to: readable by operators, the
+/// person's own artist key and the delegates themselves.
+#[utoipa::path(get, path = "/v1/parties/{id}/participation/delegates", tag = "rights", params(("id" = String, Path)),
+    responses((status = 200, body = DelegatesWire), (status = 403, body = Problem), (status = 404, body = Problem)),
+    security(("api_key" = [])))]
+pub async fn get_delegates(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<axum::Json<DelegatesWire>, ApiError> {
+    let party = load_party(&state, &id).await?;
+    let partners = state.store.participation_delegates(&party.id).await?;
+    let own_artist_key = caller.role() == Role::Artist && caller.acts_for(&party.id);
+    let delegate = caller.role() == Role::Partner && partners.iter().any(|d| caller.acts_for(d));
+    if !(caller.is_admin() || own_artist_key || delegate) {
+        return Err(ApiError::forbidden(
+            "only an operator, the person's own artist key or one of their delegates may see their delegates",
+        ));
+    }
+    Ok(axum::Json(DelegatesWire { partners }))
+}
+
 /// A person's participation (operators and the person's keys).
 #[utoipa::path(get, path = "/v1/parties/{id}/participation", tag = "rights", params(("id" = String, Path)),
     responses((status = 200, body = ParticipationOut), (status = 403, body = Problem), (status = 404, body = Problem)),

@@ -423,6 +423,17 @@ story!(a_person_delegates_participation_to_a_partner, |app| {
     let done = delegate(w.artist_key.clone(), json!({"partners": [manager]})).await;
     assert_eq!(done.ok(200)["partners"], json!([manager]));
 
+    // The person, the delegate and operators can read who the delegates are; others cannot.
+    let listed = format!("{path}/delegates");
+    for key in [&w.artist_key, &manager_key, &app.admin] {
+        let read = app.get(&listed, key).await;
+        assert_eq!(read.ok(200)["partners"], json!([manager]));
+    }
+    app.get(&listed, &other_key).await.problem(403, None);
+    app.get("/v1/parties/par_nope/participation/delegates", &app.admin)
+        .await
+        .problem(404, None);
+
     // Now the delegate may; a different partner still may not.
     let changed = set(manager_key.clone()).await;
     assert_eq!(changed.ok(200)["uses"]["remix"], "allow");
