@@ -181,6 +181,30 @@ story!(decisions_are_stored_and_shown_to_their_asker, |app| {
     app.get("/v1/decisions/dec_nothing", &fan)
         .await
         .problem(404, None);
+
+    // Many checks at once are written together (group commit): each answer's id is its own,
+    // and each is stored before it is returned.
+    let checks = (0..120).map(|i| {
+        let (app, fan, recording) = (&app, &fan, &recording);
+        async move {
+            let territory = if i % 2 == 0 { "US" } else { "FR" };
+            let d = app
+                .post(
+                    "/v1/rights/check",
+                    fan,
+                    json!({"use": "remix", "recordings": [recording], "territory": territory}),
+                )
+                .await;
+            d.ok(200)["id"].as_str().unwrap().to_owned()
+        }
+    });
+    let ids: Vec<String> = futures::future::join_all(checks).await;
+    let distinct: std::collections::HashSet<&String> = ids.iter().collect();
+    assert_eq!(distinct.len(), ids.len());
+    for id in ids.iter().step_by(7) {
+        let stored = app.get(&format!("/v1/decisions/{id}"), &fan).await;
+        assert_eq!(stored.ok(200)["id"], id.as_str());
+    }
 });
 
 story!(concurrent_changes_keep_one_unbroken_chain, |app| {

@@ -188,7 +188,7 @@ pub(crate) struct NewDecision {
 /// A queued decision and where to send the outcome of its write.
 type Queued = (NewDecision, oneshot::Sender<Result<(), String>>);
 
-/// Most decisions written in one statement.
+/// Most decisions written in one transaction.
 const DECISIONS_PER_WRITE_MAX: usize = 256;
 
 /// Group commit for decisions: every caller queues its row, then callers take turns (in
@@ -238,31 +238,45 @@ impl Store {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .push((row, done));
+        // `None`: the write was abandoned (its task panicked).
+        let outcome = |r: Option<Result<(), String>>| match r {
+            Some(Ok(())) => Ok(id.clone()),
+            Some(Err(message)) => Err(StoreError::Write(message)),
+            None => Err(StoreError::Write("the decision write was abandoned".into())),
+        };
         loop {
-            {
-                let _turn = self.decisions.writer.lock().await;
-                let batch = self.decisions.take(DECISIONS_PER_WRITE_MAX);
-                if !batch.is_empty() {
-                    // Written by a task of its own, so that a caller that goes away (a client
-                    // hanging up) cannot abandon the rows of the others mid-write.
-                    let store = self.clone();
-                    let write = tokio::spawn(async move {
-                        let (rows, waiters): (Vec<_>, Vec<_>) = batch.into_iter().unzip();
-                        let result = dispatch_audit!(store, insert_decisions(&rows))
-                            .map_err(|e| e.to_string());
-                        for w in waiters {
-                            let _ = w.send(result.clone());
+            // Either another caller's batch commits this row, or this caller takes the turn
+            // and writes what is queued until its own row is committed. Waiting on both means
+            // a caller whose row is already written returns at once instead of queueing for
+            // a turn it does not need.
+            tokio::select! {
+                biased;
+                done = &mut rx => return outcome(done.ok()),
+                turn = self.decisions.writer.lock() => {
+                    loop {
+                        let batch = self.decisions.take(DECISIONS_PER_WRITE_MAX);
+                        if batch.is_empty() {
+                            break;
                         }
-                    });
-                    let _ = write.await;
-                }
-            }
-            match rx.try_recv() {
-                Ok(Ok(())) => return Ok(id),
-                Ok(Err(message)) => return Err(StoreError::Write(message)),
-                Err(oneshot::error::TryRecvError::Empty) => continue,
-                Err(oneshot::error::TryRecvError::Closed) => {
-                    return Err(StoreError::Write("the decision write was abandoned".into()));
+                        // Written by a task of its own, so that a caller that goes away (a
+                        // client hanging up) cannot abandon the rows of the others mid-write.
+                        let store = self.clone();
+                        let write = tokio::spawn(async move {
+                            let (rows, waiters): (Vec<_>, Vec<_>) = batch.into_iter().unzip();
+                            let result = dispatch_audit!(store, insert_decisions(&rows))
+                                .map_err(|e| e.to_string());
+                            for w in waiters {
+                                let _ = w.send(result.clone());
+                            }
+                        });
+                        let _ = write.await;
+                        match rx.try_recv() {
+                            Ok(done) => return outcome(Some(done)),
+                            Err(oneshot::error::TryRecvError::Empty) => {}
+                            Err(oneshot::error::TryRecvError::Closed) => return outcome(None),
+                        }
+                    }
+                    drop(turn);
                 }
             }
         }

@@ -151,29 +151,52 @@ macro_rules! backend_audit {
 
             /// Inserts decisions in one statement (the group commit of `audit.rs`): all are
             /// stored or none.
+            /// Writes `rows` in one transaction, in statements of 64, 16, 4 or 1 rows, so the
+            /// few distinct statements stay prepared in each connection's cache.
             pub async fn insert_decisions(p: &P, rows: &[crate::audit::NewDecision]) -> Result<(), StoreError> {
                 if rows.is_empty() {
                     return Ok(());
                 }
-                let mut sql = String::from("INSERT INTO decisions (id, at_ms, key_id, request, decision, snapshot) VALUES ");
-                for i in 0..rows.len() {
-                    let b = i * 6;
-                    if i > 0 {
-                        sql.push_str(", ");
+                static SQL: std::sync::OnceLock<Vec<(usize, String)>> = std::sync::OnceLock::new();
+                let statements = SQL.get_or_init(|| {
+                    [64usize, 16, 4, 1]
+                        .into_iter()
+                        .map(|n| {
+                            let mut sql = String::from(
+                                "INSERT INTO decisions (id, at_ms, key_id, request, decision, snapshot) VALUES ",
+                            );
+                            for i in 0..n {
+                                let b = i * 6;
+                                if i > 0 {
+                                    sql.push_str(", ");
+                                }
+                                sql.push_str(&format!("(${}, ${}, ${}, ${}, ${}, ${})", b + 1, b + 2, b + 3, b + 4, b + 5, b + 6));
+                            }
+                            (n, sql)
+                        })
+                        .collect()
+                });
+                let mut tx = p.begin().await?;
+                let mut rest = rows;
+                while !rest.is_empty() {
+                    let Some((n, sql)) = statements.iter().find(|(n, _)| *n <= rest.len()) else {
+                        break;
+                    };
+                    let (chunk, tail) = rest.split_at(*n);
+                    let mut query = sqlx::query(sql);
+                    for r in chunk {
+                        query = query
+                            .bind(&r.id)
+                            .bind(r.at_ms)
+                            .bind(&r.key_id)
+                            .bind(&r.request)
+                            .bind(&r.decision)
+                            .bind(&r.snapshot);
                     }
-                    sql.push_str(&format!("(${}, ${}, ${}, ${}, ${}, ${})", b + 1, b + 2, b + 3, b + 4, b + 5, b + 6));
+                    query.execute(&mut *tx).await?;
+                    rest = tail;
                 }
-                let mut query = sqlx::query(&sql);
-                for r in rows {
-                    query = query
-                        .bind(&r.id)
-                        .bind(r.at_ms)
-                        .bind(&r.key_id)
-                        .bind(&r.request)
-                        .bind(&r.decision)
-                        .bind(&r.snapshot);
-                }
-                query.execute(p).await?;
+                tx.commit().await?;
                 Ok(())
             }
 
