@@ -120,17 +120,15 @@ impl Fingerprints {
 /// decode are skipped with a warning.
 pub async fn backfill(state: &AppState) -> Result<usize, StoreError> {
     let mut stored = 0;
-    let mut skipped = std::collections::HashSet::new();
+    // Paged by recording id, so mixes that cannot be fingerprinted are passed over once.
+    let mut after = String::new();
     loop {
-        let missing = state.store.unprinted_mixes(100).await?;
-        let todo: Vec<_> = missing
-            .into_iter()
-            .filter(|(id, _)| !skipped.contains(id))
-            .collect();
-        if todo.is_empty() {
+        let page = state.store.unprinted_mixes(&after, 100).await?;
+        let Some((last, _)) = page.last() else {
             return Ok(stored);
-        }
-        for (id, sha256) in todo {
+        };
+        after = last.clone();
+        for (id, sha256) in page {
             let print = match state.blobs.get(&sha256).await {
                 Ok(bytes) => tokio::task::spawn_blocking(move || {
                     probe_and_fingerprint(&bytes, u64::MAX).map(|(_, p)| p)
@@ -144,7 +142,7 @@ pub async fn backfill(state: &AppState) -> Result<usize, StoreError> {
                 }
             };
             let Some(print) = print.filter(|p| !p.is_empty()) else {
-                skipped.insert(id);
+                tracing::warn!(recording = %id, "the mix could not be fingerprinted (it does not decode, or is under 3 s)");
                 continue;
             };
             let new = NewFingerprint {
@@ -153,8 +151,6 @@ pub async fn backfill(state: &AppState) -> Result<usize, StoreError> {
             };
             if state.store.backfill_fingerprint(&id, &sha256, &new).await? {
                 stored += 1;
-            } else {
-                skipped.insert(id);
             }
         }
     }

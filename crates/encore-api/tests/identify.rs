@@ -244,6 +244,35 @@ story!(identify_finds_catalog_recordings_in_a_clip, |app| {
     let there = identify(&base, &app.client, &fan, "", clip_ogg(&wavs[2], 4.0, 8.0)).await;
     assert_eq!(best(there.ok(200))["recording_id"], ids[2].as_str());
 
+    // A stored mix that no longer decodes is passed over (with a warning), not retried forever.
+    let broken = app
+        .post(
+            "/v1/recordings",
+            &partner,
+            json!({"isrc": "QZDA72600198", "title": "Broken old upload", "splits": [{"party": label, "share_ppm": 1000000}]}),
+        )
+        .await;
+    let broken_id = broken.ok(201)["id"].as_str().expect("id").to_owned();
+    let garbage = blobs
+        .put(bytes::Bytes::from_static(b"not audio any more"))
+        .await
+        .expect("blob");
+    let garbage_asset = AudioAsset {
+        slot: AudioSlot::Mix,
+        sha256: garbage.sha256,
+        size_bytes: 18,
+        format: "wav".into(),
+        codec: "pcm_s16le".into(),
+        sample_rate: 44_100,
+        channels: 2,
+        duration_ms: 1_000,
+        uploaded_by: None,
+        uploaded_at_ms: 0,
+    };
+    app.store
+        .put_audio(&broken_id, &garbage_asset, None)
+        .await
+        .expect("stored without a fingerprint");
     let rec = app
         .post(
             "/v1/recordings",

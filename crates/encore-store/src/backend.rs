@@ -662,13 +662,16 @@ macro_rules! backend {
                 Ok(true)
             }
 
-            /// Mixes with no fingerprint yet, up to `limit`: (recording id, sha256).
-            pub async fn unprinted_mixes(p: &P, limit: i64) -> Result<Vec<(String, String)>, StoreError> {
+            /// Mixes with no fingerprint yet, after recording `after` in id order, up to
+            /// `limit`: (recording id, sha256).
+            pub async fn unprinted_mixes(p: &P, after: &str, limit: i64) -> Result<Vec<(String, String)>, StoreError> {
                 let rows = sqlx::query(
                     "SELECT a.recording_id, a.sha256 FROM audio_assets a \
-                     WHERE a.slot = 'mix' AND NOT EXISTS (SELECT 1 FROM fingerprints f WHERE f.recording_id = a.recording_id) \
-                     ORDER BY a.recording_id LIMIT $1",
+                     WHERE a.slot = 'mix' AND a.recording_id > $1 \
+                     AND NOT EXISTS (SELECT 1 FROM fingerprints f WHERE f.recording_id = a.recording_id) \
+                     ORDER BY a.recording_id LIMIT $2",
                 )
+                .bind(after)
                 .bind(limit)
                 .fetch_all(p)
                 .await?;

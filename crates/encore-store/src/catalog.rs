@@ -135,9 +135,14 @@ impl Store {
         )
     }
 
-    /// Up to `limit` mixes that have no fingerprint: (recording id, the mix's sha256).
-    pub async fn unprinted_mixes(&self, limit: u32) -> Result<Vec<(String, String)>, StoreError> {
-        dispatch!(self, unprinted_mixes(i64::from(limit)))
+    /// Up to `limit` mixes that have no fingerprint, after recording id `after` (`""` from
+    /// the start) in id order: (recording id, the mix's sha256).
+    pub async fn unprinted_mixes(
+        &self,
+        after: &str,
+        limit: u32,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        dispatch!(self, unprinted_mixes(after, i64::from(limit)))
     }
 
     /// Fingerprint changes committed after change `after`, oldest first, at most `limit`, and
