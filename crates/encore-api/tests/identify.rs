@@ -32,15 +32,7 @@ fn songs(count: usize) -> Option<Vec<Vec<u8>>> {
 /// `seconds` of a WAV from `start`, as Ogg Vorbis (lossy, like a phone recording's upload).
 fn clip_ogg(wav: &[u8], start: f64, seconds: f64) -> Vec<u8> {
     let audio = decode(wav, &DecodeLimits::default()).expect("decodes");
-    let rate = f64::from(audio.sample_rate());
-    let (from, to) = ((start * rate) as usize, ((start + seconds) * rate) as usize);
-    let channels = audio
-        .channels()
-        .iter()
-        .map(|c| c[from..to].to_vec())
-        .collect();
-    let clip = Audio::from_planar(channels, audio.sample_rate()).expect("clip");
-    encode_ogg_vorbis(&clip, 0.4).expect("encodes")
+    encode_ogg_vorbis(&audio.excerpt(start, seconds), 0.4).expect("encodes")
 }
 
 fn noise_wav(seconds: f64) -> Vec<u8> {

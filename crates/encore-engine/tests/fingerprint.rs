@@ -32,19 +32,6 @@ fn songs(bank: &SoundFontBank, count: usize, seconds: u32) -> Vec<(String, Audio
         .collect()
 }
 
-/// `seconds` of `audio` from `start` seconds, cut at an exact sample.
-fn clip(audio: &Audio, start: f64, seconds: f64) -> Audio {
-    let rate = f64::from(audio.sample_rate());
-    let from = (start * rate) as usize;
-    let to = ((start + seconds) * rate) as usize;
-    let channels = audio
-        .channels()
-        .iter()
-        .map(|c| c[from..to.min(c.len())].to_vec())
-        .collect();
-    Audio::from_planar(channels, audio.sample_rate()).expect("clip")
-}
-
 /// Deterministic white noise at half scale.
 fn noise(seconds: f64, rate: u32, seed: u64) -> Audio {
     let mut x = seed | 1;
@@ -94,7 +81,7 @@ fn an_index_of_the_catalog_finds_where_a_clip_comes_from() {
     ];
     for (k, start, change) in cases {
         let (title, audio) = &catalog[k];
-        let mut c = clip(audio, start, 10.0);
+        let mut c = audio.excerpt(start, 10.0);
         match change {
             "ogg vorbis q0.3" => {
                 c = decode(
@@ -138,7 +125,7 @@ fn an_index_of_the_catalog_finds_where_a_clip_comes_from() {
 
     // A clip inside other audio: found, and placed in the query too.
     let (title, audio) = &catalog[2];
-    let excerpt = clip(audio, 4.0, 8.0);
+    let excerpt = audio.excerpt(4.0, 8.0);
     let rate = excerpt.sample_rate();
     let mixed = join(&[&noise(5.0, rate, 7), &excerpt, &noise(4.0, rate, 8)]);
     let found = index.identify(&fingerprint(&mixed), 3);
@@ -157,38 +144,38 @@ fn an_index_of_the_catalog_finds_where_a_clip_comes_from() {
     assert!(best.span.duration_seconds < 9.5, "{:?}", best.span);
 
     // Music the index does not hold, noise and silence: nothing.
-    let other = index.identify(&fingerprint(&clip(&held_out.1, 3.0, 10.0)), 3);
+    let other = index.identify(&fingerprint(&held_out.1.excerpt(3.0, 10.0)), 3);
     assert!(other.is_empty(), "{other:?}");
     let hiss = index.identify(&fingerprint(&noise(10.0, 44_100, 3)), 3);
     assert!(hiss.is_empty(), "{hiss:?}");
     let quiet = Audio::from_planar(vec![vec![0.0; 441_000]], 44_100).expect("silence");
     assert!(index.identify(&fingerprint(&quiet), 3).is_empty());
     // Too short to fingerprint: empty, and matches nothing.
-    let blip = fingerprint(&clip(&catalog[0].1, 1.0, 1.0));
+    let blip = fingerprint(&catalog[0].1.excerpt(1.0, 1.0));
     assert!(blip.is_empty() || index.identify(&blip, 3).is_empty());
 
     // Replacing a track's audio moves its fingerprint; removing it forgets it.
     let (title0, audio0) = &catalog[0];
-    let query0 = fingerprint(&clip(audio0, 6.0, 10.0));
+    let query0 = fingerprint(&audio0.excerpt(6.0, 10.0));
     index.insert(title0, &fingerprint(&held_out.1));
     assert_eq!(index.len(), 5);
     assert!(
         index.identify(&query0, 3).is_empty(),
         "the replaced audio is forgotten"
     );
-    let moved = index.identify(&fingerprint(&clip(&held_out.1, 3.0, 10.0)), 3);
+    let moved = index.identify(&fingerprint(&held_out.1.excerpt(3.0, 10.0)), 3);
     assert_eq!(moved.first().map(|m| m.id.as_str()), Some(title0.as_str()));
     assert!(index.remove(title0));
     assert!(!index.remove(title0), "removing twice is a no-op");
     assert!(
         index
-            .identify(&fingerprint(&clip(&held_out.1, 3.0, 10.0)), 3)
+            .identify(&fingerprint(&held_out.1.excerpt(3.0, 10.0)), 3)
             .is_empty()
     );
     assert_eq!(index.len(), 4);
     // Other tracks are still found after the rebuild that removal can cause.
     let (title1, audio1) = &catalog[1];
-    let again = index.identify(&fingerprint(&clip(audio1, 4.0, 10.0)), 3);
+    let again = index.identify(&fingerprint(&audio1.excerpt(4.0, 10.0)), 3);
     assert_eq!(again.first().map(|m| m.id.as_str()), Some(title1.as_str()));
 }
 
@@ -235,7 +222,7 @@ fn the_cover_guard_recognises_its_input_and_nothing_else() {
     let guard = FingerprintGuard;
     // The input itself, or a louder, resampled copy of part of it: refused.
     assert!(guard.audio_matches_input(&input, &catalog[0].1));
-    let mut copy = resample(&clip(&catalog[0].1, 2.0, 8.0), 44_100).expect("resamples");
+    let mut copy = resample(&catalog[0].1.excerpt(2.0, 8.0), 44_100).expect("resamples");
     copy.apply_gain(0.8);
     assert!(guard.audio_matches_input(&input, &copy));
     // Another song, noise, silence: allowed.
@@ -245,6 +232,6 @@ fn the_cover_guard_recognises_its_input_and_nothing_else() {
     assert!(!guard.audio_matches_input(&input, &quiet));
     // A stem of the input counts as the input.
     let with_stem = GenInput::new(catalog[1].1.clone()).with_stem("keys", catalog[0].1.clone());
-    assert!(guard.audio_matches_input(&with_stem, &clip(&catalog[0].1, 1.0, 6.0)));
+    assert!(guard.audio_matches_input(&with_stem, &catalog[0].1.excerpt(1.0, 6.0)));
     assert!(compare(&fingerprint(&catalog[1].1), &fingerprint(&catalog[0].1)).is_none());
 }

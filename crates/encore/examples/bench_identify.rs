@@ -171,18 +171,6 @@ fn render(seed: u64, seconds: f64, rate: u32) -> Audio {
     Audio::from_planar(vec![out], rate).unwrap_or_else(|_| unreachable!("non-empty audio"))
 }
 
-fn excerpt(audio: &Audio, start: f64, seconds: f64) -> Audio {
-    let rate = f64::from(audio.sample_rate());
-    let from = (start * rate) as usize;
-    let to = ((start + seconds) * rate) as usize;
-    let channels = audio
-        .channels()
-        .iter()
-        .map(|c| c[from..to.min(c.len())].to_vec())
-        .collect();
-    Audio::from_planar(channels, audio.sample_rate()).unwrap_or_else(|_| unreachable!("clip"))
-}
-
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted[i.min(sorted.len() - 1)]
@@ -315,7 +303,7 @@ async fn main() -> anyhow::Result<()> {
         };
         let start = rng.unit() * (a.seconds - 11.0);
         let full = render(track, a.seconds, 44_100);
-        let mut clip = excerpt(&full, start, 10.0);
+        let mut clip = full.excerpt(start, 10.0);
         clip.apply_gain(0.7);
         let body = encode_ogg_vorbis(&clip, 0.4)?;
 

@@ -187,6 +187,17 @@ impl Audio {
         }
     }
 
+    /// The `seconds` of audio from `start_s` (both clamped to the buffer), cut at whole
+    /// frames: a clip, a test excerpt.  Empty when the range lies past the end.
+    pub fn excerpt(&self, start_s: f64, seconds: f64) -> Audio {
+        let rate = f64::from(self.sample_rate);
+        let frames = self.frames();
+        let from = ((start_s.max(0.0) * rate) as usize).min(frames);
+        let to = (((start_s.max(0.0) + seconds.max(0.0)) * rate) as usize).clamp(from, frames);
+        let channels = self.channels.iter().map(|c| c[from..to].to_vec()).collect();
+        Self::from_parts(channels, self.sample_rate)
+    }
+
     /// Builds a buffer the crate already knows to be well formed.
     pub(crate) fn from_parts(channels: Vec<Vec<f32>>, sample_rate: u32) -> Self {
         debug_assert!(!channels.is_empty());
