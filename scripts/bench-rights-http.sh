@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
-# HTTP rights-check benchmark (issue 3): POST /v1/rights/check under wrk against `encore serve`
-# on SQLite, with one million recordings, 100,000 parties and 100,000 accepted agreements.
+# HTTP rights-check benchmark (issue 3): POST /v1/rights/check against `encore serve` on
+# SQLite, with one million recordings, 100,000 parties and 100,000 accepted agreements.
 #   scripts/bench-rights-http.sh [RECORDINGS]   (default 1000000)
+# Two loads, both from this machine: RATE requests/s offered at a constant rate by
+# examples/bench_rate.rs (default 5000; latency as a client at that rate sees it, stalls
+# included), then, unless CONNECTIONS is empty, wrk's closed loop (as fast as the server
+# answers, CONNECTIONS=8 32 by default). DURATION (default 20s) is each run's length.
 # The catalog is imported with `encore import` and the agreements and participation are made
 # through the store (examples/seed_rights.rs), both kept in $BENCH_DIR for the next run.
 set -euo pipefail
@@ -14,10 +18,11 @@ mkdir -p "$work"
 command -v wrk >/dev/null 2>&1 || { step "installing wrk"; apt-get install -y -qq wrk >/dev/null; }
 file="$work/catalog-$n.jsonl"
 [ -f "$file" ] || { step "generating $file"; python3 scripts/gen-catalog.py "$n" "$file"; }
-step "building encore and the seeding example (release)"
-cargo build --release --locked -p encore --bin encore --example seed_rights
+step "building encore, the seeding example and the load generator (release)"
+cargo build --release --locked -p encore --bin encore --example seed_rights --example bench_rate
 bin="${CARGO_TARGET_DIR:-target}/release/encore"
 seed="${CARGO_TARGET_DIR:-target}/release/examples/seed_rights"
+rate_gen="${CARGO_TARGET_DIR:-target}/release/examples/bench_rate"
 data="$work/rights-$n"
 if [ ! -f "$data/seeded" ]; then
   rm -rf "$data"
@@ -46,7 +51,14 @@ echo "server RSS: $(( $(ps -o rss= -p $server) / 1024 )) MiB"
 # A short run first, so each measured run starts from the same warm state.
 IDS="$work/ids.txt" KEY="$key" INPUTS=1,2,3,4 wrk -t2 -c16 -d5s -s scripts/bench/rights-check.lua \
   http://127.0.0.1:18080 >/dev/null
-for connections in ${CONNECTIONS:-8 32}; do
+rate="${RATE:-5000}"
+seconds="${duration%s}"
+for inputs in 1,2,3,4 1 2 3 4; do
+  step "inputs $inputs: $rate requests/s offered for $seconds s"
+  "$rate_gen" --url http://127.0.0.1:18080 --key "$key" --ids "$work/ids.txt" --rate "$rate" \
+    --seconds "$seconds" --inputs "$inputs" || echo "  (failed or dropped requests: not a result)"
+done
+for connections in ${CONNECTIONS-8 32}; do
   for inputs in 1 2 3 4 1,2,3,4; do
     step "inputs $inputs: wrk -t2 -c$connections -d$duration"
     IDS="$work/ids.txt" KEY="$key" INPUTS="$inputs" wrk -t2 -c"$connections" -d"$duration" \

@@ -4,6 +4,7 @@
 //! store into the engine's in-memory views, and call [`decide`]. The rules are in the engine.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -904,8 +905,8 @@ async fn load_party(state: &AppState, id: &str) -> Result<encore_store::Party, A
 /// What the engine needs to decide about some inputs, loaded from the store.
 pub(crate) struct Views {
     pub(crate) catalog: MemoryCatalog,
-    pub(crate) agreements: HashMap<String, Vec<Agreement>>,
-    pub(crate) participation: HashMap<String, Participation>,
+    pub(crate) agreements: HashMap<String, Arc<[Agreement]>>,
+    pub(crate) participation: HashMap<String, Arc<Participation>>,
     /// The model the request names, when it exists.
     pub(crate) models: HashMap<String, Model>,
 }
@@ -987,10 +988,7 @@ impl Views {
             }
         }
         let owners: Vec<String> = owners.into_iter().collect();
-        let mut agreements: HashMap<String, Vec<Agreement>> = HashMap::new();
-        for a in reader.agreements(&owners).await? {
-            agreements.entry(a.licensor.clone()).or_default().push(a);
-        }
+        let agreements = reader.agreements(&owners).await?;
         let people: Vec<String> = people.into_iter().collect();
         let participation = reader.participations(&people).await?;
         Ok(Self {
@@ -1001,40 +999,67 @@ impl Views {
         })
     }
 
-    /// What a decision about `use_type` saw: every agreement with its status, and each
-    /// consulted person's choices for that use. Stored with the decision.
-    fn snapshot(&self, use_type: UseType) -> serde_json::Value {
-        let mut agreements: Vec<serde_json::Value> = self
+    /// What a decision about `use_type` saw, as the JSON text stored with it: the agreements
+    /// of the owners consulted that reach an item judged (a catalogue-wide agreement, or one
+    /// listing such an item) with their status; each consulted person's choices for that use,
+    /// their overrides narrowed to the items judged (and their `train` choices under `train`
+    /// when a model's training set was judged too); the model; and the use table's rules.
+    fn snapshot(&self, use_type: UseType, table: &UseTable) -> String {
+        let recordings = || self.catalog.recordings.keys().map(|k| &**k);
+        let works = || self.catalog.works.keys().map(|k| &**k);
+        let mut agreements: Vec<SnapAgreement<'_>> = self
             .agreements
             .values()
-            .flatten()
+            .flat_map(|list| list.iter())
+            .filter(|a| a.scope.reaches_any(recordings(), works()))
             .map(|a| {
                 let (status, revoked_at_ms) = match a.status {
                     AgreementStatus::Proposed => ("proposed", None),
                     AgreementStatus::Accepted => ("accepted", None),
                     AgreementStatus::Revoked { at_ms } => ("revoked", Some(at_ms)),
                 };
-                serde_json::json!({"id": a.id, "licensor": a.licensor, "status": status,
-                    "revoked_at_ms": revoked_at_ms})
+                SnapAgreement {
+                    id: &a.id,
+                    licensor: &a.licensor,
+                    status,
+                    revoked_at_ms,
+                }
             })
             .collect();
-        agreements.sort_by(|a, b| a["id"].as_str().cmp(&b["id"].as_str()));
-        let participation: BTreeMap<&String, serde_json::Value> = self
+        agreements.sort_unstable_by(|a, b| a.id.cmp(b.id));
+        let with_model = !self.models.is_empty() && use_type != UseType::Train;
+        fn choices<'v>(views: &'v Views, p: &'v Participation, u: UseType) -> SnapChoices<'v> {
+            let up = p.for_use(u);
+            SnapChoices {
+                default: up.default.map(|c| c.as_str()),
+                recordings: up
+                    .recordings
+                    .iter()
+                    .filter(|(k, _)| views.catalog.recordings.contains_key(k.as_str()))
+                    .map(|(k, c)| (k.as_str(), c.as_str()))
+                    .collect(),
+                works: up
+                    .works
+                    .iter()
+                    .filter(|(k, _)| views.catalog.works.contains_key(k.as_str()))
+                    .map(|(k, c)| (k.as_str(), c.as_str()))
+                    .collect(),
+                train: None,
+            }
+        }
+        let participation = self
             .participation
             .iter()
             .map(|(party, p)| {
-                let up = p.for_use(use_type);
-                let choices = |m: &BTreeMap<String, Choice>| -> BTreeMap<String, &'static str> {
-                    m.iter().map(|(k, c)| (k.clone(), c.as_str())).collect()
-                };
-                (
-                    party,
-                    serde_json::json!({"default": up.default.map(|c| c.as_str()),
-                        "recordings": choices(&up.recordings), "works": choices(&up.works)}),
-                )
+                let mut seen = choices(self, p, use_type);
+                // A model's clearance is the `train` decision over its training set.
+                if with_model {
+                    seen.train = Some(Box::new(choices(self, p, UseType::Train)));
+                }
+                (party.as_str(), seen)
             })
             .collect();
-        let models: BTreeMap<&String, serde_json::Value> = self
+        let models = self
             .models
             .iter()
             .map(|(id, m)| {
@@ -1045,11 +1070,20 @@ impl Views {
                     }
                 };
                 let uses: Vec<&str> = m.uses.iter().map(|u| u.as_str()).collect();
-                (id, serde_json::json!({"uses": uses, "training": training}))
+                (
+                    id.as_str(),
+                    serde_json::json!({"uses": uses, "training": training}),
+                )
             })
             .collect();
-        serde_json::json!({"agreements": agreements, "participation": participation,
-            "models": models})
+        let snapshot = Snapshot {
+            agreements,
+            participation,
+            models,
+            use_rule: crate::use_table::rule_wire(table.rule(use_type)),
+            train_rule: with_model.then(|| crate::use_table::rule_wire(table.rule(UseType::Train))),
+        };
+        serde_json::to_string(&snapshot).unwrap_or_else(|_| "{}".to_owned())
     }
 
     fn decide(&self, request: &UseRequest, table: &UseTable) -> Decision {
@@ -1062,6 +1096,57 @@ impl Views {
             &self.models,
         )
     }
+}
+
+/// The request as a decision stores it.
+#[derive(Serialize)]
+struct StoredRequest<'a> {
+    #[serde(rename = "use")]
+    use_type: &'a str,
+    recordings: &'a [String],
+    works: &'a [String],
+    artist: Option<&'a str>,
+    territory: &'a str,
+    at_ms: i64,
+    model: Option<&'a str>,
+}
+
+/// The answer as a decision stores it (the id is the record's own).
+#[derive(Serialize)]
+struct StoredDecision<'a> {
+    allowed: bool,
+    approvals_required: &'a [String],
+    reasons: &'a [ReasonOut],
+}
+
+/// One agreement in a decision's snapshot.
+#[derive(Serialize)]
+struct SnapAgreement<'a> {
+    id: &'a str,
+    licensor: &'a str,
+    status: &'static str,
+    revoked_at_ms: Option<i64>,
+}
+
+/// A person's choices for one use in a decision's snapshot.
+#[derive(Serialize)]
+struct SnapChoices<'a> {
+    default: Option<&'static str>,
+    recordings: BTreeMap<&'a str, &'static str>,
+    works: BTreeMap<&'a str, &'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    train: Option<Box<SnapChoices<'a>>>,
+}
+
+/// What a decision saw ([`Views::snapshot`]).
+#[derive(Serialize)]
+struct Snapshot<'a> {
+    agreements: Vec<SnapAgreement<'a>>,
+    participation: BTreeMap<&'a str, SnapChoices<'a>>,
+    models: BTreeMap<&'a str, serde_json::Value>,
+    use_rule: crate::use_table::UseRuleWire,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    train_rule: Option<crate::use_table::UseRuleWire>,
 }
 
 fn check_ids(f: &mut Fields, field: &str, ids: &[String]) {
@@ -1113,29 +1198,26 @@ pub async fn check(
     .await?;
     let table = reader.use_table().await?;
     let mut out: CheckOut = views.decide(&request, &table).into();
-    let request_json = serde_json::json!({
-        "use": request.use_type.as_str(),
-        "recordings": request.recordings,
-        "works": request.works,
-        "artist": request.artist,
-        "territory": request.territory.as_str(),
-        "at_ms": request.at_ms,
-        "model": request.model,
-    });
-    let mut snapshot = views.snapshot(request.use_type);
-    snapshot["use_rule"] = crate::use_table::rule_json(table.rule(request.use_type));
-    let mut decision_json = serde_json::to_value(&out).map_err(|e| ApiError::internal(&e))?;
-    if let Some(map) = decision_json.as_object_mut() {
-        map.remove("id");
-    }
+    let request_json = serde_json::to_string(&StoredRequest {
+        use_type: request.use_type.as_str(),
+        recordings: &request.recordings,
+        works: &request.works,
+        artist: request.artist.as_deref(),
+        territory: request.territory.as_str(),
+        at_ms: request.at_ms,
+        model: request.model.as_deref(),
+    })
+    .map_err(|e| ApiError::internal(&e))?;
+    let decision_json = serde_json::to_string(&StoredDecision {
+        allowed: out.allowed,
+        approvals_required: &out.approvals_required,
+        reasons: &out.reasons,
+    })
+    .map_err(|e| ApiError::internal(&e))?;
+    let snapshot = views.snapshot(request.use_type, &table);
     out.id = state
         .store
-        .record_decision(
-            &caller.key.id,
-            &request_json.to_string(),
-            &decision_json.to_string(),
-            &snapshot.to_string(),
-        )
+        .record_decision(&caller.key.id, &request_json, &decision_json, &snapshot)
         .await?;
     Ok(axum::Json(out))
 }

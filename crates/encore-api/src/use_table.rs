@@ -50,7 +50,7 @@ fn artists_str(a: ArtistRule) -> &'static str {
     }
 }
 
-fn rule_wire(r: &UseRule) -> UseRuleWire {
+pub(crate) fn rule_wire(r: &UseRule) -> UseRuleWire {
     UseRuleWire {
         master_owners: r.master_owners,
         publishing_owners: r.publishing_owners,
@@ -61,10 +61,6 @@ fn rule_wire(r: &UseRule) -> UseRuleWire {
 }
 
 /// One row as JSON, for a stored decision's snapshot of the rule it followed.
-pub(crate) fn rule_json(r: &UseRule) -> serde_json::Value {
-    serde_json::json!(rule_wire(r))
-}
-
 fn to_wire(t: &UseTable) -> UseTableWire {
     let uses = t
         .rows()

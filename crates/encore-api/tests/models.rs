@@ -170,6 +170,18 @@ story!(clearance_follows_train_consent_of_the_training_set, |app| {
     assert!(now.get("reasons").is_none(), "{now}");
     let d = check(&app, &fan, remix.clone()).await;
     assert_eq!(d["allowed"], true, "{d}");
+    // The stored decision keeps the `train` choices its model's clearance rested on.
+    let stored = app
+        .get(
+            &format!("/v1/decisions/{}", d["id"].as_str().unwrap()),
+            &fan,
+        )
+        .await;
+    let snapshot = &stored.ok(200)["snapshot"];
+    let artist = &snapshot["participation"][w.artist.as_str()];
+    assert_eq!(artist["default"], "allow", "{snapshot}");
+    assert_eq!(artist["train"]["default"], "allow", "{snapshot}");
+    assert!(snapshot["train_rule"].is_object(), "{snapshot}");
 
     // Revoking the label's agreement makes the model uncleared at once.
     app.post(
@@ -206,6 +218,36 @@ story!(clearance_follows_train_consent_of_the_training_set, |app| {
         .find(|e| e["action"] == "model.register")
         .unwrap();
     assert_eq!(entry["subject_id"], id.as_str(), "{entry}");
+    // It concerns everyone behind the training set, who can each read it.
+    for (party, key) in [
+        (&w.label, &w.label_key),
+        (&w.publisher, &w.publisher_key),
+        (&w.artist, &w.artist_key),
+        (&w.writer, &w.writer_key),
+    ] {
+        assert!(
+            entry["parties"].as_array().unwrap().contains(&json!(party)),
+            "{party}: {entry}"
+        );
+        let theirs = app.get("/v1/audit", key).await;
+        let theirs = theirs.ok(200)["items"].as_array().unwrap().clone();
+        assert!(
+            theirs
+                .iter()
+                .any(|e| e["action"] == "model.register" && e["subject_id"] == id.as_str()),
+            "{party} cannot read the model's entry"
+        );
+    }
+    let stranger = app.key("fan", &[]).await;
+    let none = app.get("/v1/audit", &stranger).await;
+    assert!(
+        !none.ok(200)["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["subject_id"] == id.as_str()),
+        "a key of no party reads the model's entry"
+    );
 });
 
 story!(

@@ -190,14 +190,34 @@ type Queued = (NewDecision, oneshot::Sender<Result<(), String>>);
 
 /// Most decisions written in one transaction.
 const DECISIONS_PER_WRITE_MAX: usize = 256;
+/// Under load (the previous write ended less than [`BUSY_WITHIN`] before rows were waiting
+/// again), the writer waits this long before taking a batch, so that one transaction carries
+/// several decisions instead of one or two: each transaction rewrites whole pages (the table's
+/// last leaf, the id index's), so small ones multiply what is written, checkpointed and
+/// fsynced. A lone request never waits.
+const LINGER: std::time::Duration = std::time::Duration::from_micros(500);
+/// See [`LINGER`].
+const BUSY_WITHIN: std::time::Duration = std::time::Duration::from_millis(2);
+/// Rows that end a linger early.
+const LINGER_ROWS: usize = 32;
+/// An idle writer thread ends after this long; the next decision starts another.
+const WRITER_IDLE_EXIT: std::time::Duration = std::time::Duration::from_secs(1);
 
-/// Group commit for decisions: every caller queues its row, then callers take turns (in
-/// arrival order) writing whatever is queued in one statement, so under load one transaction
-/// carries many decisions. A caller returns only once its own row is committed (or failed).
+/// Group commit for decisions: callers queue their row and wait; one writer thread of the
+/// store's own takes whatever is queued and writes it in one transaction, then tells each
+/// caller the outcome. A caller that goes away (a client hanging up) leaves its row queued,
+/// so it is written all the same and no batch is ever abandoned half-way.
 #[derive(Default)]
 pub(crate) struct GroupCommit {
-    queue: std::sync::Mutex<Vec<Queued>>,
-    writer: tokio::sync::Mutex<()>,
+    state: std::sync::Mutex<WriterState>,
+    wake: std::sync::Condvar,
+}
+
+#[derive(Default)]
+struct WriterState {
+    queue: Vec<Queued>,
+    /// Whether a writer thread is running (it may be waiting for rows).
+    running: bool,
 }
 
 impl std::fmt::Debug for GroupCommit {
@@ -207,10 +227,63 @@ impl std::fmt::Debug for GroupCommit {
 }
 
 impl GroupCommit {
-    fn take(&self, max: usize) -> Vec<Queued> {
-        let mut queue = self.queue.lock().unwrap_or_else(|e| e.into_inner());
-        let n = queue.len().min(max);
-        queue.drain(..n).collect()
+    fn lock(&self) -> std::sync::MutexGuard<'_, WriterState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// If the writer thread panics, marks it stopped and fails what is queued (the callers see
+/// "abandoned"), so the next decision starts another writer instead of waiting for one that
+/// is gone. A writer that ends normally marks itself stopped under the same lock as its last
+/// look at the queue, so no row can be queued for a writer that is leaving.
+struct WriterRunning<'a>(&'a GroupCommit);
+
+impl Drop for WriterRunning<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            let mut state = self.0.lock();
+            state.running = false;
+            state.queue.clear();
+        }
+    }
+}
+
+/// The writer thread: waits for rows, lingers under load, writes a batch, reports, repeats;
+/// ends once idle for [`WRITER_IDLE_EXIT`].
+fn run_writer(store: Store, runtime: tokio::runtime::Handle) {
+    let commit = std::sync::Arc::clone(&store.decisions);
+    let _running = WriterRunning(&commit);
+    let mut last_write_end: Option<std::time::Instant> = None;
+    loop {
+        let mut state = commit.lock();
+        while state.queue.is_empty() {
+            let (next, wait) = commit
+                .wake
+                .wait_timeout(state, WRITER_IDLE_EXIT)
+                .unwrap_or_else(|e| e.into_inner());
+            state = next;
+            if wait.timed_out() && state.queue.is_empty() {
+                state.running = false;
+                return;
+            }
+        }
+        let busy = last_write_end.is_some_and(|t| t.elapsed() < BUSY_WITHIN);
+        if busy && state.queue.len() < LINGER_ROWS {
+            drop(state);
+            std::thread::sleep(LINGER);
+            state = commit.lock();
+        }
+        let n = state.queue.len().min(DECISIONS_PER_WRITE_MAX);
+        let batch: Vec<Queued> = state.queue.drain(..n).collect();
+        drop(state);
+        let (rows, waiters): (Vec<_>, Vec<_>) = batch.into_iter().unzip();
+        let result = runtime
+            .block_on(async { dispatch_audit!(store, insert_decisions(&rows)) })
+            .map_err(|e| e.to_string());
+        last_write_end = Some(std::time::Instant::now());
+        for w in waiters {
+            let _ = w.send(result.clone());
+        }
     }
 }
 
@@ -224,7 +297,7 @@ impl Store {
         snapshot: &str,
     ) -> Result<String, StoreError> {
         let id = crate::new_id("dec");
-        let (done, mut rx) = oneshot::channel();
+        let (done, rx) = oneshot::channel();
         let row = NewDecision {
             id: id.clone(),
             at_ms: crate::now_ms(),
@@ -233,52 +306,30 @@ impl Store {
             decision: decision.to_owned(),
             snapshot: snapshot.to_owned(),
         };
-        self.decisions
-            .queue
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push((row, done));
-        // `None`: the write was abandoned (its task panicked).
-        let outcome = |r: Option<Result<(), String>>| match r {
-            Some(Ok(())) => Ok(id.clone()),
-            Some(Err(message)) => Err(StoreError::Write(message)),
-            None => Err(StoreError::Write("the decision write was abandoned".into())),
-        };
-        loop {
-            // Either another caller's batch commits this row, or this caller takes the turn
-            // and writes what is queued until its own row is committed. Waiting on both means
-            // a caller whose row is already written returns at once instead of queueing for
-            // a turn it does not need.
-            tokio::select! {
-                biased;
-                done = &mut rx => return outcome(done.ok()),
-                turn = self.decisions.writer.lock() => {
-                    loop {
-                        let batch = self.decisions.take(DECISIONS_PER_WRITE_MAX);
-                        if batch.is_empty() {
-                            break;
-                        }
-                        // Written by a task of its own, so that a caller that goes away (a
-                        // client hanging up) cannot abandon the rows of the others mid-write.
-                        let store = self.clone();
-                        let write = tokio::spawn(async move {
-                            let (rows, waiters): (Vec<_>, Vec<_>) = batch.into_iter().unzip();
-                            let result = dispatch_audit!(store, insert_decisions(&rows))
-                                .map_err(|e| e.to_string());
-                            for w in waiters {
-                                let _ = w.send(result.clone());
-                            }
-                        });
-                        let _ = write.await;
-                        match rx.try_recv() {
-                            Ok(done) => return outcome(Some(done)),
-                            Err(oneshot::error::TryRecvError::Empty) => {}
-                            Err(oneshot::error::TryRecvError::Closed) => return outcome(None),
-                        }
-                    }
-                    drop(turn);
+        {
+            let mut state = self.decisions.lock();
+            state.queue.push((row, done));
+            if state.running {
+                self.decisions.wake.notify_one();
+            } else {
+                let store = self.clone();
+                let runtime = tokio::runtime::Handle::current();
+                let started = std::thread::Builder::new()
+                    .name("encore-decisions".into())
+                    .spawn(move || run_writer(store, runtime));
+                if let Err(e) = started {
+                    state.queue.pop();
+                    return Err(StoreError::Write(format!(
+                        "cannot start the decision writer thread: {e}"
+                    )));
                 }
+                state.running = true;
             }
+        }
+        match rx.await {
+            Ok(Ok(())) => Ok(id),
+            Ok(Err(message)) => Err(StoreError::Write(message)),
+            Err(_) => Err(StoreError::Write("the decision write was abandoned".into())),
         }
     }
 

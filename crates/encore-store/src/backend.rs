@@ -875,7 +875,7 @@ macro_rules! backend {
                 if $sqlite {
                     sqlx::query("PRAGMA foreign_keys = OFF").execute(&mut conn).await?;
                     // A bulk load rewrites the same index pages batch after batch: checkpoint
-                    // every 4 GiB of WAL (the pool's connections: every 64 MiB).
+                    // every 4 GiB of WAL (the pool's connections: every 512 MiB).
                     sqlx::query("PRAGMA wal_autocheckpoint = 262144").execute(&mut conn).await?;
                 }
                 Ok(conn)

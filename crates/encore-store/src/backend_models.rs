@@ -8,7 +8,7 @@ macro_rules! backend_models {
 
             use crate::audit::NewAudit;
             use crate::backend_audit::$m::{append, BEGIN_WRITE};
-            use crate::models::{model_json, ModelRow};
+            use crate::models::{model_json, training_items, ModelRow, TRAINING_IDS_PER_QUERY};
             use crate::{now_ms, StoreError};
 
             type Db = $Db;
@@ -36,23 +36,71 @@ macro_rules! backend_models {
                 row.as_ref().map(model_from_row).transpose()
             }
 
-            /// Stores a new model and its audit entry in one transaction.
+            /// The parties whose catalog items a training set (as stored text) names: the
+            /// rightsholders and artists of its recordings, and the publishers and writers of
+            /// its works and of the works those recordings embody.
+            async fn training_parties(
+                c: &mut Conn,
+                training: &str,
+                out: &mut std::collections::BTreeSet<String>,
+            ) -> Result<(), StoreError> {
+                let (recordings, works) = training_items(training);
+                for chunk in recordings.chunks(TRAINING_IDS_PER_QUERY) {
+                    // Numbered: each list appears more than once.
+                    let list = crate::placeholders(false, 0, chunk.len());
+                    let sql = format!(
+                        "SELECT party_id FROM recording_splits WHERE recording_id IN ({list}) \
+                         UNION SELECT party_id FROM recording_artists WHERE recording_id IN ({list}) \
+                         UNION SELECT s.party_id FROM recording_works rw JOIN work_splits s ON s.work_id = rw.work_id \
+                               WHERE rw.recording_id IN ({list}) \
+                         UNION SELECT w.party_id FROM recording_works rw JOIN work_writers w ON w.work_id = rw.work_id \
+                               WHERE rw.recording_id IN ({list})"
+                    );
+                    let mut q = sqlx::query_scalar::<_, String>(&sql);
+                    for id in chunk {
+                        q = q.bind(id);
+                    }
+                    out.extend(q.fetch_all(&mut *c).await?);
+                }
+                for chunk in works.chunks(TRAINING_IDS_PER_QUERY) {
+                    let list = crate::placeholders(false, 0, chunk.len());
+                    let sql = format!(
+                        "SELECT party_id FROM work_splits WHERE work_id IN ({list}) \
+                         UNION SELECT party_id FROM work_writers WHERE work_id IN ({list})"
+                    );
+                    let mut q = sqlx::query_scalar::<_, String>(&sql);
+                    for id in chunk {
+                        q = q.bind(id);
+                    }
+                    out.extend(q.fetch_all(&mut *c).await?);
+                }
+                Ok(())
+            }
+
             /// Appends the audit entry for model `id` as it now stands in `c`'s transaction.
+            /// The entry concerns every party behind a training item, before or after, so each
+            /// can read that a model declares (or no longer declares) their catalog.
             async fn log_model(
                 c: &mut Conn,
                 id: &str,
                 by: Option<&str>,
                 action: &str,
-                before: Option<String>,
+                before: Option<&ModelRow>,
             ) -> Result<(), StoreError> {
                 let after = model_in(c, id).await?.ok_or(StoreError::NotFound { what: "model" })?;
+                let mut parties = std::collections::BTreeSet::new();
+                if let Some(b) = before {
+                    training_parties(c, &b.training, &mut parties).await?;
+                }
+                training_parties(c, &after.training, &mut parties).await?;
+                let parties: Vec<&str> = parties.iter().map(String::as_str).collect();
                 append(c, &NewAudit {
                     key_id: by,
                     action,
                     subject_kind: "model",
                     subject_id: id,
-                    parties: &[],
-                    before,
+                    parties: &parties,
+                    before: before.map(model_json),
                     after: model_json(&after),
                 })
                 .await
@@ -106,7 +154,7 @@ macro_rules! backend_models {
                     .bind(now_ms())
                     .execute(&mut *tx)
                     .await?;
-                log_model(&mut tx, id, by, "model.update", Some(model_json(&before))).await?;
+                log_model(&mut tx, id, by, "model.update", Some(&before)).await?;
                 tx.commit().await?;
                 Ok(())
             }

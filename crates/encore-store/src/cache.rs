@@ -291,15 +291,21 @@ impl RightsReader<'_> {
         Ok(Some(kind))
     }
 
-    /// Every agreement (any status) of each of `licensors`.
-    pub async fn agreements(&self, licensors: &[String]) -> Result<Vec<Agreement>, StoreError> {
-        let mut out = Vec::new();
+    /// Every agreement (any status) of each of `licensors`, by licensor (a licensor without
+    /// agreements maps to an empty list). The lists are shared with the copies, not copied.
+    pub async fn agreements(
+        &self,
+        licensors: &[String],
+    ) -> Result<HashMap<String, Arc<[Agreement]>>, StoreError> {
+        let mut out = HashMap::with_capacity(licensors.len());
         let mut missing = Vec::new();
         {
             let c = self.store.cache.read();
             for l in licensors {
                 match c.licensors.get(l.as_str()) {
-                    Some(list) => out.extend(list.iter().cloned()),
+                    Some(list) => {
+                        out.insert(l.clone(), Arc::clone(list));
+                    }
                     None => missing.push(l.clone()),
                 }
             }
@@ -308,38 +314,39 @@ impl RightsReader<'_> {
             return Ok(out);
         }
         let loaded = self.store.agreements_for_licensors(&missing).await?;
-        let mut by_licensor: FastMap<Key, Vec<Agreement>> = FastMap::default();
+        let mut by_licensor: HashMap<String, Vec<Agreement>> = HashMap::new();
         for l in &missing {
-            by_licensor.entry(Key::new(l)).or_default();
+            by_licensor.entry(l.clone()).or_default();
         }
-        for a in &loaded {
-            by_licensor
-                .entry(Key::new(&a.licensor))
-                .or_default()
-                .push(a.clone());
+        for a in loaded {
+            by_licensor.entry(a.licensor.clone()).or_default().push(a);
         }
+        let by_licensor: Vec<(String, Arc<[Agreement]>)> = by_licensor
+            .into_iter()
+            .map(|(l, list)| (l, Arc::from(list)))
+            .collect();
         self.store.fill(self.seq, |c| {
-            for (l, list) in by_licensor {
-                bounded_insert(&mut c.licensors, &l, Arc::from(list));
+            for (l, list) in &by_licensor {
+                bounded_insert(&mut c.licensors, l, Arc::clone(list));
             }
         });
-        out.extend(loaded);
+        out.extend(by_licensor);
         Ok(out)
     }
 
-    /// The participation of each of `people` who set any.
+    /// The participation of each of `people` who set any, shared with the copies.
     pub async fn participations(
         &self,
         people: &[String],
-    ) -> Result<HashMap<String, Participation>, StoreError> {
-        let mut out = HashMap::new();
+    ) -> Result<HashMap<String, Arc<Participation>>, StoreError> {
+        let mut out = HashMap::with_capacity(people.len());
         let mut missing = Vec::new();
         {
             let c = self.store.cache.read();
             for p in people {
                 match c.participation.get(p.as_str()) {
                     Some(Some(part)) => {
-                        out.insert(p.clone(), Participation::clone(part));
+                        out.insert(p.clone(), Arc::clone(part));
                     }
                     Some(None) => {}
                     None => missing.push(p.clone()),
@@ -350,10 +357,11 @@ impl RightsReader<'_> {
             return Ok(out);
         }
         let loaded = self.store.participations(&missing).await?;
+        let loaded: HashMap<String, Arc<Participation>> =
+            loaded.into_iter().map(|(p, x)| (p, Arc::new(x))).collect();
         self.store.fill(self.seq, |c| {
             for p in &missing {
-                let part = loaded.get(p).map(|x| Arc::new(x.clone()));
-                bounded_insert(&mut c.participation, p, part);
+                bounded_insert(&mut c.participation, p, loaded.get(p).cloned());
             }
         });
         out.extend(loaded);
@@ -372,14 +380,14 @@ impl RightsReader<'_> {
         Ok(model)
     }
 
-    /// The use table decisions follow.
-    pub async fn use_table(&self) -> Result<UseTable, StoreError> {
+    /// The use table decisions follow, shared with the copies.
+    pub async fn use_table(&self) -> Result<Arc<UseTable>, StoreError> {
         if let Some(t) = &self.store.cache.read().use_table {
-            return Ok(UseTable::clone(t));
+            return Ok(Arc::clone(t));
         }
-        let table = self.store.stored_use_table().await?;
-        let copy = Arc::new(table.clone());
-        self.store.fill(self.seq, |c| c.use_table = Some(copy));
+        let table = Arc::new(self.store.stored_use_table().await?);
+        self.store
+            .fill(self.seq, |c| c.use_table = Some(Arc::clone(&table)));
         Ok(table)
     }
 }

@@ -92,6 +92,18 @@ fn training_from_text(text: &str) -> Result<TrainingSet, String> {
     })
 }
 
+/// Training-set ids bound per statement when finding the parties behind them.
+pub(crate) const TRAINING_IDS_PER_QUERY: usize = 200;
+
+/// The recordings and works a stored training set names (none for `{"none": true}` or text
+/// that does not parse, which `into_record` reports).
+pub(crate) fn training_items(text: &str) -> (Vec<String>, Vec<String>) {
+    match training_from_text(text) {
+        Ok(TrainingSet::Items { recordings, works }) => (recordings, works),
+        _ => (Vec::new(), Vec::new()),
+    }
+}
+
 /// A model row as the JSON the audit log records.
 pub(crate) fn model_json(row: &ModelRow) -> String {
     let parse = |t: &str| serde_json::from_str(t).unwrap_or(Value::String(t.to_owned()));

@@ -504,7 +504,7 @@ impl Store {
     /// The use table decisions follow: the stored one, or `UseTable::default()` when the
     /// operator never changed it. Read through the copies of `cache.rs`.
     pub async fn use_table(&self) -> Result<UseTable, StoreError> {
-        self.rights().await?.use_table().await
+        Ok(UseTable::clone(&*self.rights().await?.use_table().await?))
     }
 
     /// The use table as stored, read from the database.

@@ -18,6 +18,22 @@ pub enum Scope {
     Works(BTreeSet<WorkId>),
 }
 
+impl Scope {
+    /// Whether the scope may reach any of these recordings or works: a catalogue-wide scope
+    /// always may, a listing scope when it lists one of them.
+    pub fn reaches_any<'a>(
+        &self,
+        mut recordings: impl Iterator<Item = &'a str>,
+        mut works: impl Iterator<Item = &'a str>,
+    ) -> bool {
+        match self {
+            Self::AllWhereLicensorHoldsShares => true,
+            Self::Recordings(listed) => recordings.any(|r| listed.contains(r)),
+            Self::Works(listed) => works.any(|w| listed.contains(w)),
+        }
+    }
+}
+
 /// Where an agreement applies.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Territories {
@@ -403,6 +419,17 @@ where
 {
     fn by_licensor(&self, licensor: &str) -> &[Agreement] {
         self.get(licensor).map_or(&[], Vec::as_slice)
+    }
+}
+
+/// Shared lists, as a store's in-memory copies hand them out without copying agreements.
+impl<K, S> AgreementView for HashMap<K, std::sync::Arc<[Agreement]>, S>
+where
+    K: Borrow<str> + Hash + Eq,
+    S: BuildHasher,
+{
+    fn by_licensor(&self, licensor: &str) -> &[Agreement] {
+        self.get(licensor).map_or(&[], |list| list)
     }
 }
 

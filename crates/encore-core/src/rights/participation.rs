@@ -120,6 +120,17 @@ where
     }
 }
 
+/// Shared documents, as a store's in-memory copies hand them out without copying them.
+impl<K, S> ParticipationView for HashMap<K, std::sync::Arc<Participation>, S>
+where
+    K: Borrow<str> + Hash + Eq,
+    S: BuildHasher,
+{
+    fn participation(&self, party: &str) -> Option<&Participation> {
+        self.get(party).map(|p| &**p)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
