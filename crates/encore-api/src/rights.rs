@@ -1028,22 +1028,22 @@ impl Views {
             .collect();
         agreements.sort_unstable_by(|a, b| a.id.cmp(b.id));
         let with_model = !self.models.is_empty() && use_type != UseType::Train;
+        /// The overrides in `m` for items that `judged` says were judged.
+        fn narrowed(
+            m: &BTreeMap<String, Choice>,
+            judged: impl Fn(&str) -> bool,
+        ) -> BTreeMap<&str, &'static str> {
+            m.iter()
+                .filter(|(k, _)| judged(k))
+                .map(|(k, c)| (k.as_str(), c.as_str()))
+                .collect()
+        }
         fn choices<'v>(views: &'v Views, p: &'v Participation, u: UseType) -> SnapChoices<'v> {
             let up = p.for_use(u);
             SnapChoices {
                 default: up.default.map(|c| c.as_str()),
-                recordings: up
-                    .recordings
-                    .iter()
-                    .filter(|(k, _)| views.catalog.recordings.contains_key(k.as_str()))
-                    .map(|(k, c)| (k.as_str(), c.as_str()))
-                    .collect(),
-                works: up
-                    .works
-                    .iter()
-                    .filter(|(k, _)| views.catalog.works.contains_key(k.as_str()))
-                    .map(|(k, c)| (k.as_str(), c.as_str()))
-                    .collect(),
+                recordings: narrowed(&up.recordings, |k| views.catalog.recordings.contains_key(k)),
+                works: narrowed(&up.works, |k| views.catalog.works.contains_key(k)),
                 train: None,
             }
         }

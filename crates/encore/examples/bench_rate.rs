@@ -173,7 +173,7 @@ async fn run(args: Args, ids: Vec<String>) -> anyhow::Result<()> {
             }
             sent += 1;
             let Ok(permit) = in_flight.clone().try_acquire_owned() else {
-                outcome.lock().unwrap().dropped += 1;
+                outcome.lock().unwrap_or_else(|e| e.into_inner()).dropped += 1;
                 continue;
             };
             let request = client
@@ -194,7 +194,7 @@ async fn run(args: Args, ids: Vec<String>) -> anyhow::Result<()> {
                 };
                 let took = sent_at.elapsed();
                 drop(permit);
-                let mut o = outcome.lock().unwrap();
+                let mut o = outcome.lock().unwrap_or_else(|e| e.into_inner());
                 o.late_us.push(late.as_micros() as u64);
                 match result {
                     Ok(status) if status.is_success() => {
@@ -221,7 +221,7 @@ async fn run(args: Args, ids: Vec<String>) -> anyhow::Result<()> {
     }
     while tasks.join_next().await.is_some() {}
     let elapsed = start.elapsed().as_secs_f64();
-    let mut o = std::mem::take(&mut *outcome.lock().unwrap());
+    let mut o = std::mem::take(&mut *outcome.lock().unwrap_or_else(|e| e.into_inner()));
     o.latencies_us.sort_unstable();
     o.late_us.sort_unstable();
     let l = &o.latencies_us;
