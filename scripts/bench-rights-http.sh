@@ -7,7 +7,9 @@
 # included), then, unless CONNECTIONS is empty, wrk's closed loop (as fast as the server
 # answers, CONNECTIONS=8 32 by default). DURATION (default 20s) is each run's length.
 # The catalog is imported with `encore import` and the agreements and participation are made
-# through the store (examples/seed_rights.rs), both kept in $BENCH_DIR for the next run.
+# through the store (examples/seed_rights.rs), both kept in $BENCH_DIR for the next run. With
+# DATABASE_URL=postgres://… (an existing database, empty the first time) the same runs go
+# against PostgreSQL instead; the seeding is kept there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
@@ -23,24 +25,41 @@ cargo build --release --locked -p encore --bin encore --example seed_rights --ex
 bin="${CARGO_TARGET_DIR:-target}/release/encore"
 seed="${CARGO_TARGET_DIR:-target}/release/examples/seed_rights"
 rate_gen="${CARGO_TARGET_DIR:-target}/release/examples/bench_rate"
-data="$work/rights-$n"
-if [ ! -f "$data/seeded" ]; then
-  rm -rf "$data"
-  step "importing $n recordings"
-  "$bin" import "$file" --data-dir "$data"
-  step "seeding agreements and participation"
-  "$seed" "$data/encore.db"
-  touch "$data/seeded"
-fi
-python3 - "$data/encore.db" "$work/ids.txt" <<'PY'
+if [ -n "${DATABASE_URL:-}" ]; then
+  # PostgreSQL: DATABASE_URL names an existing database, empty the first time.
+  where=(--database-url "$DATABASE_URL")
+  marker="$work/seeded-$n-$(printf '%s' "$DATABASE_URL" | sha256sum | cut -c1-12)"
+  if [ ! -f "$marker" ]; then
+    step "importing $n recordings into $DATABASE_URL"
+    "$bin" import "$file" "${where[@]}"
+    step "seeding agreements and participation"
+    "$seed" "$DATABASE_URL"
+    # Measure a settled database, not one still vacuuming and checkpointing the seeding.
+    psql "$DATABASE_URL" -q -c "VACUUM ANALYZE" -c "CHECKPOINT"
+    touch "$marker"
+  fi
+  psql "$DATABASE_URL" -Atc "SELECT id FROM recordings ORDER BY random() LIMIT 100000" >"$work/ids.txt"
+else
+  data="$work/rights-$n"
+  where=(--data-dir "$data")
+  if [ ! -f "$data/seeded" ]; then
+    rm -rf "$data"
+    step "importing $n recordings"
+    "$bin" import "$file" "${where[@]}"
+    step "seeding agreements and participation"
+    "$seed" "$data/encore.db"
+    touch "$data/seeded"
+  fi
+  python3 - "$data/encore.db" "$work/ids.txt" <<'PY'
 import sqlite3, sys
 db = sqlite3.connect(sys.argv[1])
 ids = [r[0] for r in db.execute("SELECT id FROM recordings ORDER BY random() LIMIT 100000")]
 open(sys.argv[2], "w").write("\n".join(ids) + "\n")
 PY
-key=$("$bin" keys create --role fan --name bench --data-dir "$data" 2>/dev/null | grep -o 'enc_[0-9a-f]*' | head -n1)
+fi
+key=$("$bin" keys create --role fan --name bench "${where[@]}" 2>/dev/null | grep -o 'enc_[0-9a-f]*' | head -n1)
 echo "machine: $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p'), $(free -g | awk '/Mem:/{print $2}') GiB"
-"$bin" serve --data-dir "$data" --bind 127.0.0.1:18080 >"$work/serve.log" 2>&1 &
+"$bin" serve "${where[@]}" --bind 127.0.0.1:18080 >"$work/serve.log" 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null || true' EXIT
 for _ in $(seq 1 100); do curl -sf http://127.0.0.1:18080/readyz >/dev/null && break; sleep 0.2; done
