@@ -313,7 +313,12 @@ impl Store {
                 self.decisions.wake.notify_one();
             } else {
                 let store = self.clone();
-                let runtime = tokio::runtime::Handle::current();
+                let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+                    state.queue.pop();
+                    return Err(StoreError::Write(
+                        "decisions are written from a Tokio runtime; none is running here".into(),
+                    ));
+                };
                 let started = std::thread::Builder::new()
                     .name("encore-decisions".into())
                     .spawn(move || run_writer(store, runtime));
