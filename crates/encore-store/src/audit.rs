@@ -185,6 +185,15 @@ pub(crate) struct NewDecision {
     pub snapshot: String,
 }
 
+impl NewDecision {
+    /// Bytes of text the row stores.
+    pub(crate) fn stored_bytes(&self) -> u64 {
+        (self.id.len() + self.key_id.len() + self.request.len() + self.decision.len())
+            .saturating_add(self.snapshot.len()) as u64
+            + 8
+    }
+}
+
 /// A queued decision and where to send the outcome of its write.
 type Queued = (NewDecision, oneshot::Sender<Result<(), String>>);
 
@@ -278,7 +287,7 @@ fn run_writer(store: Store, runtime: tokio::runtime::Handle) {
         drop(state);
         let (rows, waiters): (Vec<_>, Vec<_>) = batch.into_iter().unzip();
         let result = runtime
-            .block_on(async { dispatch_audit!(store, insert_decisions(&rows)) })
+            .block_on(store.write_decisions(&rows))
             .map_err(|e| e.to_string());
         last_write_end = Some(std::time::Instant::now());
         for w in waiters {
@@ -288,6 +297,15 @@ fn run_writer(store: Store, runtime: tokio::runtime::Handle) {
 }
 
 impl Store {
+    /// Writes one batch of decisions in one transaction: on SQLite to the decision file the
+    /// writer is on (`decision_files.rs`), on PostgreSQL to `decisions`.
+    async fn write_decisions(&self, rows: &[NewDecision]) -> Result<(), StoreError> {
+        match &self.decision_files {
+            Some(files) => files.write(rows).await,
+            None => dispatch_audit!(self, insert_decisions(rows)),
+        }
+    }
+
     /// Stores a decision and returns its new `dec_` id, once it is committed.
     pub async fn record_decision(
         &self,
@@ -412,6 +430,12 @@ impl Store {
         if !crate::storable_id(id) {
             return Ok(None);
         }
+        if let Some(files) = &self.decision_files {
+            if let Some(found) = files.get(id).await? {
+                return Ok(Some(found));
+            }
+        }
+        // PostgreSQL's decisions, and on SQLite those stored before the decision files.
         dispatch_audit!(self, get_decision(id))
     }
 }

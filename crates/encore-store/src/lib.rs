@@ -13,6 +13,7 @@ mod backend_models;
 mod backend_rights;
 mod cache;
 mod catalog;
+mod decision_files;
 mod import;
 mod keys;
 mod models;
@@ -54,6 +55,9 @@ pub mod limits {
     /// WAL frames (16 KiB pages) at which `encore serve`'s checkpointer starts the WAL file
     /// over (`Store::spawn_checkpointer`): 256 MiB.
     pub const WAL_RESTART_FRAMES: i64 = 16_384;
+    /// On SQLite, the estimated WAL frames (4 KiB pages) the decision writer appends to one
+    /// of the two decision files before it moves to the other (32 MiB).
+    pub const DECISION_FILE_TURN_FRAMES: u64 = crate::decision_files::TURN_FRAMES_DEFAULT;
 }
 
 /// What went wrong in the store.
@@ -119,6 +123,8 @@ pub struct Store {
     pub(crate) cache: std::sync::Arc<cache::Cache>,
     /// Decisions waiting to be written together (`audit.rs`), shared by clones.
     pub(crate) decisions: std::sync::Arc<audit::GroupCommit>,
+    /// On SQLite, the two files decisions are written to (`decision_files.rs`).
+    pub(crate) decision_files: Option<std::sync::Arc<decision_files::DecisionFiles>>,
 }
 
 impl Store {
@@ -140,7 +146,7 @@ impl Store {
                 .acquire_timeout(Duration::from_secs(10))
                 .connect_with(options)
                 .await?;
-            return Ok(Self::with_pool(Pool::Postgres(pool)));
+            return Ok(Self::with_pool(Pool::Postgres(pool), None));
         }
         let path = url
             .strip_prefix("sqlite://")
@@ -181,14 +187,42 @@ impl Store {
             .max_connections(limits::SQLITE_POOL_CONNECTIONS_MAX)
             .connect_with(options)
             .await?;
-        Ok(Self::with_pool(Pool::Sqlite(pool)))
+        let files = if path == ":memory:" || path.is_empty() {
+            None
+        } else {
+            let files = decision_files::DecisionFiles::open(std::path::Path::new(path)).await?;
+            Some(std::sync::Arc::new(files))
+        };
+        Ok(Self::with_pool(Pool::Sqlite(pool), files))
     }
 
-    fn with_pool(pool: Pool) -> Self {
+    fn with_pool(
+        pool: Pool,
+        decision_files: Option<std::sync::Arc<decision_files::DecisionFiles>>,
+    ) -> Self {
         Self {
             pool,
             cache: Default::default(),
             decisions: Default::default(),
+            decision_files,
+        }
+    }
+
+    /// On SQLite, the two files decisions are written to, beside the main database file
+    /// (`<name>-decisions-0.db` and `-1.db`); none on PostgreSQL.
+    pub fn decision_file_paths(&self) -> Vec<std::path::PathBuf> {
+        self.decision_files
+            .as_ref()
+            .map(|f| f.paths().to_vec())
+            .unwrap_or_default()
+    }
+
+    /// On SQLite, how many estimated WAL frames (4 KiB) the decision writer appends to one
+    /// decision file before it moves to the other (default
+    /// [`limits::DECISION_FILE_TURN_FRAMES`]). Tests make it small to see many turns.
+    pub fn set_decision_file_turn(&self, frames: u64) {
+        if let Some(files) = &self.decision_files {
+            files.set_turn_frames(frames);
         }
     }
 
@@ -227,7 +261,8 @@ impl Store {
     /// holding the write lock (measured: a 150-250 ms stall at 256 MiB). So once the WAL
     /// holds [`limits::WAL_RESTART_FRAMES`] frames, the task restarts it itself right after a
     /// passive pass, when little is left to copy: writers wait only for that remainder and
-    /// two fsyncs (measured: 10-25 ms, once per few seconds at 5,000 decisions/s). The
+    /// two fsyncs (measured: 10-25 ms, once per few seconds when decisions were written to
+    /// this file at 5,000/s; they now have files of their own, `decision_files.rs`). The
     /// connections' automatic checkpoint stays as a backstop. Does nothing on PostgreSQL.
     /// The task ends when the store is closed.
     pub fn spawn_checkpointer(&self, every: Duration) {
@@ -263,6 +298,9 @@ impl Store {
         match &self.pool {
             Pool::Sqlite(p) => p.close().await,
             Pool::Postgres(p) => p.close().await,
+        }
+        if let Some(files) = &self.decision_files {
+            files.close().await;
         }
     }
 }

@@ -1,0 +1,408 @@
+//! On SQLite, stored decisions live in two database files of their own beside the main one,
+//! and the decision writer appends to one while the other's WAL is copied back and started
+//! over in the background.
+//!
+//! Why: every rights check stores a decision, so at thousands of checks a second the decision
+//! writes are nearly all of the database's writes. In one file, SQLite can only start its WAL
+//! over when a checkpoint has copied all of it while no one writes, which a steady stream of
+//! commits never allows; so the WAL either grows without end or is restarted under the write
+//! lock (a copy of the remainder and two fsyncs, 10-25 ms on this machine's disk, during which
+//! every check waits). With two files the writer never waits for a checkpoint: when the file
+//! it appends to has taken [`TURN_FRAMES_DEFAULT`] frames, it moves to the other, whose WAL a
+//! background task has already copied back, fsynced and started over. Each file has 4 KiB
+//! pages, so a commit of a few decisions rewrites 4 KiB pages rather than the main file's
+//! 16 KiB ones, and catalog writes never queue behind decisions.
+//!
+//! A decision is in exactly one of the files (one transaction per batch), so a lookup by id
+//! asks both, then the main database's `decisions` table, which holds the decisions stored
+//! before this layout and stays readable. PostgreSQL keeps decisions in its one database.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::time::Duration;
+
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+
+use crate::StoreError;
+use crate::audit::{DecisionRecord, NewDecision};
+use crate::backend_audit::sqlite as sql;
+
+/// Estimated WAL frames (4 KiB pages) the writer appends to one file before it moves to the
+/// other: 32 MiB, about two seconds of writes at 5,000 checks/s.
+pub const TURN_FRAMES_DEFAULT: u64 = 8_192;
+
+/// Frames at which a file's own commits checkpoint it anyway (SQLite's automatic
+/// checkpoint), a backstop for when the other file cannot be made ready (another process
+/// holding a read open on it): 256 MiB.
+const WAL_AUTOCHECKPOINT_FRAMES: &str = "65536";
+
+/// The page size of a decision file. A decision is about 2 KB, and a commit rewrites the last
+/// page of the table and of the id index, so small pages keep the WAL small.
+const PAGE_BYTES: u64 = 4_096;
+
+/// Connections per file: the writer and a reader or two.
+const CONNECTIONS_PER_FILE: u32 = 3;
+
+/// The schema of a decision file, made when a connection opens it. `decisions` has the same
+/// columns as the main database's table; `wal_restarts` has one row, which the background
+/// task updates to make SQLite start a fully copied WAL over.
+const SCHEMA: &str = "\
+CREATE TABLE IF NOT EXISTS decisions (
+    id       TEXT PRIMARY KEY,
+    at_ms    INTEGER NOT NULL,
+    key_id   TEXT NOT NULL,
+    request  TEXT NOT NULL,
+    decision TEXT NOT NULL,
+    snapshot TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS wal_restarts (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    n  INTEGER NOT NULL
+);
+INSERT OR IGNORE INTO wal_restarts (id, n) VALUES (1, 0);";
+
+/// Longest wait between attempts to start a file's WAL over while a reader holds it.
+const RETRY_MAX: Duration = Duration::from_secs(1);
+
+/// The two decision files and which one the writer appends to.
+#[derive(Debug)]
+pub(crate) struct DecisionFiles {
+    pools: [SqlitePool; 2],
+    paths: [PathBuf; 2],
+    /// The file the writer appends to (0 or 1).
+    active: AtomicUsize,
+    /// Whether the other file's WAL has been copied back and started over, so the writer may
+    /// move to it.
+    other_ready: AtomicBool,
+    /// Whether a background task is making the other file ready.
+    preparing: AtomicBool,
+    /// Estimated frames appended to the active file since the writer moved to it.
+    frames: AtomicU64,
+    /// See [`TURN_FRAMES_DEFAULT`].
+    turn_frames: AtomicU64,
+    /// Whether files are made ready by background tasks (tests turn this off and call
+    /// [`DecisionFiles::prepare`] themselves).
+    background: AtomicBool,
+}
+
+/// The decision file paths for the main database at `main`: `encore.db` gives
+/// `encore-decisions-0.db` and `encore-decisions-1.db` in the same folder.
+pub(crate) fn paths_for(main: &Path) -> [PathBuf; 2] {
+    let stem = main
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "encore".to_owned());
+    [0, 1].map(|i| main.with_file_name(format!("{stem}-decisions-{i}.db")))
+}
+
+impl DecisionFiles {
+    /// Opens (creating when missing) the two files for the main database at `main`.
+    pub(crate) async fn open(main: &Path) -> Result<Self, StoreError> {
+        let paths = paths_for(main);
+        let mut pools = Vec::with_capacity(2);
+        for path in &paths {
+            let options = SqliteConnectOptions::new()
+                .filename(path)
+                .create_if_missing(true)
+                .page_size(PAGE_BYTES as u32)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .busy_timeout(Duration::from_secs(10))
+                .pragma("wal_autocheckpoint", WAL_AUTOCHECKPOINT_FRAMES);
+            let pool = SqlitePoolOptions::new()
+                .max_connections(CONNECTIONS_PER_FILE)
+                .after_connect(|conn, _| {
+                    Box::pin(async move {
+                        sqlx::Executor::execute(conn, SCHEMA).await?;
+                        Ok(())
+                    })
+                })
+                .connect_with(options)
+                .await
+                .map_err(|e| {
+                    StoreError::Config(format!(
+                        "cannot open the decision file {}: {e}",
+                        path.display()
+                    ))
+                })?;
+            pools.push(pool);
+        }
+        let [first, second]: [SqlitePool; 2] = pools
+            .try_into()
+            .map_err(|_| StoreError::Config("two decision files expected".into()))?;
+        Ok(Self {
+            pools: [first, second],
+            paths,
+            active: AtomicUsize::new(0),
+            other_ready: AtomicBool::new(false),
+            preparing: AtomicBool::new(false),
+            frames: AtomicU64::new(0),
+            turn_frames: AtomicU64::new(TURN_FRAMES_DEFAULT),
+            background: AtomicBool::new(true),
+        })
+    }
+
+    /// The two files' paths.
+    pub(crate) fn paths(&self) -> &[PathBuf; 2] {
+        &self.paths
+    }
+
+    /// Sets how many estimated frames the writer appends to one file before it moves on.
+    pub(crate) fn set_turn_frames(&self, frames: u64) {
+        self.turn_frames.store(frames.max(1), Ordering::Relaxed);
+    }
+
+    /// Writes `rows` in one transaction to the active file, then, once that file has taken
+    /// its turn's frames, moves the writer to the other file if it is ready, or starts making
+    /// it ready. Called by the one decision writer of this store (`audit.rs`).
+    pub(crate) async fn write(
+        self: &std::sync::Arc<Self>,
+        rows: &[NewDecision],
+    ) -> Result<(), StoreError> {
+        let active = self.active.load(Ordering::Acquire);
+        sql::insert_decisions(&self.pools[active], rows).await?;
+        // Each commit rewrites about two pages (the table's last leaf, the id index's) plus
+        // the pages its rows fill.
+        let bytes: u64 = rows.iter().map(NewDecision::stored_bytes).sum();
+        let frames = self
+            .frames
+            .fetch_add(bytes / PAGE_BYTES + 2, Ordering::Relaxed)
+            + bytes / PAGE_BYTES
+            + 2;
+        if frames < self.turn_frames.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        if self.other_ready.swap(false, Ordering::AcqRel) {
+            self.active.store(1 - active, Ordering::Release);
+            self.frames.store(0, Ordering::Relaxed);
+            self.spawn_prepare(active);
+        } else {
+            self.spawn_prepare(1 - active);
+        }
+        Ok(())
+    }
+
+    /// Starts making file `index` ready in the background, unless that is already under way.
+    fn spawn_prepare(self: &std::sync::Arc<Self>, index: usize) {
+        if !self.background.load(Ordering::Relaxed) || self.preparing.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let files = std::sync::Arc::clone(self);
+        tokio::spawn(async move {
+            let mut wait = Duration::from_millis(10);
+            loop {
+                match files.prepare(index).await {
+                    Ok(true) => return,
+                    Ok(false) => {}
+                    Err(e) => {
+                        if files.pools[index].is_closed() {
+                            break;
+                        }
+                        tracing::warn!(error = %e, file = %files.paths[index].display(),
+                            "checkpointing a decision file failed; trying again");
+                    }
+                }
+                if files.pools[index].is_closed() {
+                    break;
+                }
+                tokio::time::sleep(wait).await;
+                wait = (wait * 2).min(RETRY_MAX);
+            }
+            files.preparing.store(false, Ordering::Release);
+        });
+    }
+
+    /// One attempt to make file `index` ready for the writer: copy its WAL back into the file
+    /// (a passive checkpoint, which fsyncs), then make one small write, which starts a fully
+    /// copied WAL over from its beginning. Ready when the WAL then holds only that write.
+    /// Returns whether it is ready; `false` when a reader kept SQLite from starting over.
+    pub(crate) async fn prepare(&self, index: usize) -> Result<bool, StoreError> {
+        let pool = &self.pools[index];
+        let checkpoint = || {
+            sqlx::query_as::<_, (i64, i64, i64)>("PRAGMA wal_checkpoint(PASSIVE)").fetch_one(pool)
+        };
+        // (busy, frames in the WAL, frames copied back)
+        let (_, frames, copied) = checkpoint().await?;
+        if frames > 0 {
+            if copied < frames {
+                return Ok(false);
+            }
+            sqlx::query("UPDATE wal_restarts SET n = n + 1 WHERE id = 1")
+                .execute(pool)
+                .await?;
+            let (_, after, copied_after) = checkpoint().await?;
+            // Started over: the WAL holds the one small transaction, copied back.
+            if after > 4 || copied_after < after {
+                return Ok(false);
+            }
+        }
+        // In this order, so that the writer, once it has moved on, can start preparing the
+        // file it left.
+        self.preparing.store(false, Ordering::Release);
+        self.other_ready.store(true, Ordering::Release);
+        Ok(true)
+    }
+
+    /// A decision by id, from whichever file holds it.
+    pub(crate) async fn get(&self, id: &str) -> Result<Option<DecisionRecord>, StoreError> {
+        let active = self.active.load(Ordering::Acquire);
+        for index in [active, 1 - active] {
+            if let Some(found) = sql::get_decision(&self.pools[index], id).await? {
+                return Ok(Some(found));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Closes both files' connections.
+    pub(crate) async fn close(&self) {
+        for pool in &self.pools {
+            pool.close().await;
+        }
+    }
+
+    /// The file the writer appends to now (0 or 1).
+    #[cfg(test)]
+    pub(crate) fn active(&self) -> usize {
+        self.active.load(Ordering::Acquire)
+    }
+
+    /// How many times file `index`'s WAL has been started over by [`Self::prepare`].
+    #[cfg(test)]
+    pub(crate) async fn restarts(&self, index: usize) -> Result<i64, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT n FROM wal_restarts WHERE id = 1")
+                .fetch_one(&self.pools[index])
+                .await?,
+        )
+    }
+
+    /// Decisions stored in file `index`.
+    #[cfg(test)]
+    pub(crate) async fn count(&self, index: usize) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar("SELECT count(*) FROM decisions")
+            .fetch_one(&self.pools[index])
+            .await?)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::Store;
+
+    fn rows(tag: &str, n: usize) -> Vec<NewDecision> {
+        (0..n)
+            .map(|i| NewDecision {
+                id: crate::new_id("dec"),
+                at_ms: 1,
+                key_id: "key_test".into(),
+                request: format!("{{\"tag\":\"{tag}\",\"i\":{i}}}"),
+                decision: "{}".into(),
+                snapshot: "x".repeat(2_000),
+            })
+            .collect()
+    }
+
+    /// Frames in file `index`'s WAL, and how many of them are copied back.
+    async fn wal(files: &DecisionFiles, index: usize) -> (i64, i64) {
+        let (_, frames, copied): (i64, i64, i64) = sqlx::query_as("PRAGMA wal_checkpoint(PASSIVE)")
+            .fetch_one(&files.pools[index])
+            .await
+            .unwrap();
+        (frames, copied)
+    }
+
+    #[tokio::test]
+    async fn the_writer_alternates_files_and_every_decision_stays_readable() {
+        let dir = tempfile::tempdir().unwrap();
+        let main = dir.path().join("encore.db");
+        let store = Store::open(&format!("sqlite://{}", main.display()))
+            .await
+            .unwrap();
+        let files: Arc<DecisionFiles> = store.decision_files.clone().unwrap();
+        assert_eq!(
+            store.decision_file_paths(),
+            vec![
+                dir.path().join("encore-decisions-0.db"),
+                dir.path().join("encore-decisions-1.db")
+            ]
+        );
+        files.background.store(false, Ordering::Relaxed);
+        files.set_turn_frames(1);
+        let mut written = Vec::new();
+        let mut write = |tag: &'static str| {
+            let batch = rows(tag, 3);
+            written.extend(batch.iter().map(|r| r.id.clone()));
+            let files = Arc::clone(&files);
+            async move { files.write(&batch).await.unwrap() }
+        };
+
+        // The other file is not ready yet, so the writer stays where it is.
+        write("a").await;
+        assert_eq!(files.active(), 0);
+        assert!(files.prepare(1).await.unwrap());
+        assert_eq!(files.restarts(1).await.unwrap(), 1);
+        // It moves after the write that ends its turn, and only when the other is ready.
+        write("b").await;
+        assert_eq!(files.active(), 1);
+        write("c").await;
+        assert_eq!(files.active(), 1);
+
+        // A reader with a transaction open on file 0 keeps its WAL from starting over: not
+        // ready, and the writer keeps to file 1.
+        let mut reader = files.pools[0].begin().await.unwrap();
+        let _: i64 = sqlx::query_scalar("SELECT count(*) FROM decisions")
+            .fetch_one(&mut *reader)
+            .await
+            .unwrap();
+        assert!(!files.prepare(0).await.unwrap());
+        write("d").await;
+        assert_eq!(files.active(), 1);
+        reader.rollback().await.unwrap();
+
+        let (frames, _) = wal(&files, 0).await;
+        assert!(
+            frames > 4,
+            "file 0's WAL holds its writes until it is started over"
+        );
+        assert!(files.prepare(0).await.unwrap());
+        let (frames, copied) = wal(&files, 0).await;
+        assert!(
+            frames <= 4 && copied == frames,
+            "WAL started over: {frames} frames"
+        );
+        write("e").await;
+        assert_eq!(files.active(), 0);
+        write("f").await;
+
+        assert_eq!(files.count(0).await.unwrap(), 9, "a, b and f");
+        assert_eq!(files.count(1).await.unwrap(), 9, "c, d and e");
+        for id in &written {
+            let found = store.decision(id).await.unwrap().expect("stored");
+            assert_eq!(&found.id, id);
+        }
+        assert!(store.decision("dec_missing").await.unwrap().is_none());
+        store.close().await;
+    }
+
+    #[tokio::test]
+    async fn decisions_stored_in_the_main_file_before_stay_readable() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("encore.db").display());
+        let store = Store::open(&url).await.unwrap();
+        let crate::Pool::Sqlite(pool) = &store.pool else {
+            unreachable!()
+        };
+        let old = rows("old", 1);
+        sql::insert_decisions(pool, &old).await.unwrap();
+        let found = store.decision(&old[0].id).await.unwrap().expect("found");
+        assert_eq!(found.request, old[0].request);
+        store.close().await;
+    }
+}
