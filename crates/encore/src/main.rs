@@ -12,6 +12,12 @@ use clap::{Parser, Subcommand};
 
 use crate::config::{Config, Overrides};
 
+/// mimalloc instead of glibc's allocator: a rights check allocates a few hundred small blocks
+/// across two runtime threads and the decision writer, and in `perf` glibc's malloc and free
+/// took about an eighth of the server's CPU at 5,000 checks/s (BENCHMARKS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// encore: artist-first generative music. Consent, credit and pay for every AI use of a catalog.
 #[derive(Parser)]
 #[command(name = "encore", version, about, long_about = None)]
