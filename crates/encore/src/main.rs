@@ -51,7 +51,30 @@ enum Command {
 #[derive(Subcommand)]
 enum AuditCommand {
     /// Recompute every entry's hash and link; exit 1 naming the first edited or missing entry.
-    Verify,
+    /// Prints the last entry as an anchor (SEQ:HASH) to keep outside the database.
+    Verify {
+        /// An anchor printed by an earlier verify (SEQ:HASH): also checks that this entry is
+        /// still in the log with that hash, so removing the latest entries is found too.
+        #[arg(long, value_parser = parse_anchor)]
+        anchor: Option<(i64, String)>,
+    },
+}
+
+/// `SEQ:HASH`, as `encore audit verify` prints it.
+fn parse_anchor(text: &str) -> Result<(i64, String), String> {
+    let bad = || {
+        format!(
+            "'{text}' is not an anchor; give SEQ:HASH as `encore audit verify` printed it, \
+             e.g. 4:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+        )
+    };
+    let (seq, hash) = text.split_once(':').ok_or_else(bad)?;
+    let seq: i64 = seq.parse().map_err(|_| bad())?;
+    let hash_ok = hash.len() == 64 && hash.bytes().all(|b| b.is_ascii_hexdigit());
+    if seq < 1 || !hash_ok {
+        return Err(bad());
+    }
+    Ok((seq, hash.to_ascii_lowercase()))
 }
 
 #[derive(Subcommand)]
@@ -128,7 +151,9 @@ async fn run(command: Command, config: Config) -> anyhow::Result<std::process::E
         }
         Command::Keys(cmd) => keys(&config, cmd).await?,
         Command::Import(args) => return import::run(&config, args).await,
-        Command::Audit(AuditCommand::Verify) => return audit_verify(&config).await,
+        Command::Audit(AuditCommand::Verify { anchor }) => {
+            return audit_verify(&config, anchor).await;
+        }
         Command::Generate(args) => {
             return tokio::task::spawn_blocking(move || generate::run(args))
                 .await
@@ -138,22 +163,66 @@ async fn run(command: Command, config: Config) -> anyhow::Result<std::process::E
     Ok(std::process::ExitCode::SUCCESS)
 }
 
-async fn audit_verify(config: &Config) -> anyhow::Result<std::process::ExitCode> {
+async fn audit_verify(
+    config: &Config,
+    anchor: Option<(i64, String)>,
+) -> anyhow::Result<std::process::ExitCode> {
     let (store, _) = serve::open(config).await?;
     let report = store
         .verify_audit()
         .await
         .context("reading the audit log")?;
-    if report.ok {
-        println!("audit log intact: {} entries", report.entries);
-        return Ok(std::process::ExitCode::SUCCESS);
+    if !report.ok {
+        println!(
+            "audit log broken at entry {}: {}",
+            report.first_bad_seq.unwrap_or_default(),
+            report.reason.unwrap_or_default()
+        );
+        return Ok(std::process::ExitCode::FAILURE);
     }
-    println!(
-        "audit log broken at entry {}: {}",
-        report.first_bad_seq.unwrap_or_default(),
-        report.reason.unwrap_or_default()
-    );
-    Ok(std::process::ExitCode::FAILURE)
+    if let Some((seq, hash)) = &anchor {
+        let found = store
+            .audit_entries(None, seq - 1, 1)
+            .await
+            .context("reading the anchored entry")?;
+        match found.first() {
+            Some(e) if e.seq == *seq && e.hash == *hash => {}
+            Some(e) if e.seq == *seq => {
+                println!(
+                    "audit log broken at entry {seq}: its hash is {}, not the anchor's {hash}; \
+                     the log was rewritten from there on",
+                    e.hash
+                );
+                return Ok(std::process::ExitCode::FAILURE);
+            }
+            _ => {
+                println!(
+                    "audit log broken at entry {seq}: the anchor names it but the log ends at \
+                     entry {}; the latest entries were removed",
+                    report.entries
+                );
+                return Ok(std::process::ExitCode::FAILURE);
+            }
+        }
+    }
+    println!("audit log intact: {} entries", report.entries);
+    if let Some(last) = store
+        .audit_entries(
+            None,
+            i64::try_from(report.entries).unwrap_or(i64::MAX) - 1,
+            1,
+        )
+        .await
+        .context("reading the last entry")?
+        .first()
+    {
+        println!(
+            "anchor: {}:{} (keep it outside the database; `encore audit verify --anchor` with it \
+             later also finds removed latest entries)",
+            last.seq, last.hash
+        );
+    }
+    Ok(std::process::ExitCode::SUCCESS)
 }
 
 async fn keys(config: &Config, cmd: KeysCommand) -> anyhow::Result<()> {

@@ -390,11 +390,42 @@ async fn audit_verify_story(postgres: bool) {
     let out = env.run(&["audit", "verify"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
 
-    // A removed entry is found.
-    raw_sql(&env.url, "DELETE FROM audit_log WHERE seq = 3").await;
+    // The anchor names the last entry; a wrong one is found, a malformed one refused.
+    let anchor = text(&out)
+        .lines()
+        .find_map(|l| l.strip_prefix("anchor: "))
+        .and_then(|l| l.split_whitespace().next())
+        .expect("an anchor line")
+        .to_owned();
+    assert!(anchor.starts_with("4:"), "{anchor}");
+    let out = env.run(&["audit", "verify", "--anchor", &anchor]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let wrong = format!("2:{}", &anchor[2..]);
+    let out = env.run(&["audit", "verify", "--anchor", &wrong]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("entry 2"), "{}", text(&out));
+    let out = env.run(&["audit", "verify", "--anchor", "4:nothex"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("--anchor"), "{}", text(&out));
+
+    // Removing the latest entry leaves a whole chain, which only the anchor shows.
+    raw_sql(&env.url, "DELETE FROM audit_log WHERE seq = 4").await;
+    let out = env.run(&["audit", "verify"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(text(&out).contains("intact: 3 entries"), "{}", text(&out));
+    let out = env.run(&["audit", "verify", "--anchor", &anchor]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("entry 4") && text(&out).contains("removed"),
+        "{}",
+        text(&out)
+    );
+
+    // A removed entry in the middle is found.
+    raw_sql(&env.url, "DELETE FROM audit_log WHERE seq = 2").await;
     let out = env.run(&["audit", "verify"]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    assert!(text(&out).contains("entry 4"), "{}", text(&out));
+    assert!(text(&out).contains("entry 3"), "{}", text(&out));
     store.close().await;
     env.drop_db().await;
 }
