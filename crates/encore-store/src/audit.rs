@@ -142,6 +142,9 @@ pub struct AuditReport {
     pub ok: bool,
     /// The first entry that fails, when one does.
     pub first_bad_seq: Option<i64>,
+    /// The last entry's hash, when the log is intact and not empty (its seq is `entries`):
+    /// the anchor to keep outside the database.
+    pub last_hash: Option<String>,
     /// Why it fails.
     pub reason: Option<String>,
 }
@@ -188,9 +191,12 @@ pub(crate) struct NewDecision {
 impl NewDecision {
     /// Bytes of text the row stores.
     pub(crate) fn stored_bytes(&self) -> u64 {
-        (self.id.len() + self.key_id.len() + self.request.len() + self.decision.len())
-            .saturating_add(self.snapshot.len()) as u64
-            + 8
+        let text = self.id.len()
+            + self.key_id.len()
+            + self.request.len()
+            + self.decision.len()
+            + self.snapshot.len();
+        text as u64 + 8
     }
 }
 
@@ -298,7 +304,7 @@ fn run_writer(store: Store, runtime: tokio::runtime::Handle) {
 }
 
 impl Store {
-    /// Writes one batch of decisions in one transaction: on SQLite to the decision file the
+    /// Writes one batch of decisions, all or none: on SQLite to the decision file the
     /// writer is on (`decision_files.rs`), on PostgreSQL to `decisions`.
     async fn write_decisions(&self, rows: &[NewDecision]) -> Result<(), StoreError> {
         match &self.decision_files {
@@ -380,6 +386,7 @@ impl Store {
             entries,
             ok: false,
             first_bad_seq: Some(seq),
+            last_hash: None,
             reason: Some(reason),
         };
         loop {
@@ -422,6 +429,7 @@ impl Store {
             entries,
             ok: true,
             first_bad_seq: None,
+            last_hash: prev.map(|p| p.hash),
             reason: None,
         })
     }

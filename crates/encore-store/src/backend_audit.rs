@@ -1,6 +1,9 @@
 //! The SQL of the audit log and stored decisions, written once and compiled for each engine,
 //! like `backend.rs`. Hashes and documents are made in `audit.rs`; this file moves text.
 
+/// Most decisions written by one `INSERT` statement.
+pub(crate) const ROWS_PER_STATEMENT_MAX: usize = 64;
+
 macro_rules! backend_audit {
     ($m:ident, $Db:ty, $sqlite:expr) => {
         pub(crate) mod $m {
@@ -149,51 +152,67 @@ macro_rules! backend_audit {
                 query.fetch_all(p).await?.iter().map(entry_from_row).collect()
             }
 
-            /// Inserts decisions in one statement (the group commit of `audit.rs`): all are
-            /// stored or none.
-            /// Writes `rows` in one transaction, in statements of 64, 16, 4 or 1 rows, so the
-            /// few distinct statements stay prepared in each connection's cache.
+            /// `INSERT INTO decisions … VALUES` with `n` rows of numbered parameters, for `n`
+            /// from 1 to [`super::ROWS_PER_STATEMENT_MAX`], each made once.
+            fn insert_sql(n: usize) -> &'static str {
+                static SQL: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+                let statements = SQL.get_or_init(|| {
+                    (1..=super::ROWS_PER_STATEMENT_MAX)
+                        .map(|n| {
+                            let values: Vec<String> = (0..n)
+                                .map(|i| {
+                                    let b = i * 6;
+                                    format!("(${}, ${}, ${}, ${}, ${}, ${})", b + 1, b + 2, b + 3, b + 4, b + 5, b + 6)
+                                })
+                                .collect();
+                            format!(
+                                "INSERT INTO decisions (id, at_ms, key_id, request, decision, snapshot) VALUES {}",
+                                values.join(", ")
+                            )
+                        })
+                        .collect()
+                });
+                &statements[n - 1]
+            }
+
+            /// The insert of exactly `rows`, bound.
+            fn bound_insert(
+                rows: &[crate::audit::NewDecision],
+            ) -> sqlx::query::Query<'_, Db, <Db as sqlx::Database>::Arguments<'_>> {
+                let mut query = sqlx::query(insert_sql(rows.len()));
+                for r in rows {
+                    query = query
+                        .bind(&r.id)
+                        .bind(r.at_ms)
+                        .bind(&r.key_id)
+                        .bind(&r.request)
+                        .bind(&r.decision)
+                        .bind(&r.snapshot);
+                }
+                query
+            }
+
+            /// Writes `rows` (the group commit of `audit.rs`): all are stored or none.
+            ///
+            /// On SQLite a batch of up to [`super::ROWS_PER_STATEMENT_MAX`] is one `INSERT` of
+            /// exactly that many rows, atomic by itself: one round trip to the connection's
+            /// worker thread instead of `BEGIN`, insert and `COMMIT`, with each size kept
+            /// prepared. PostgreSQL, and larger batches, use one transaction of statements of
+            /// 64, 16, 4 or 1 rows, so few distinct statements share the main pool's cache.
             pub async fn insert_decisions(p: &P, rows: &[crate::audit::NewDecision]) -> Result<(), StoreError> {
                 if rows.is_empty() {
                     return Ok(());
                 }
-                static SQL: std::sync::OnceLock<Vec<(usize, String)>> = std::sync::OnceLock::new();
-                let statements = SQL.get_or_init(|| {
-                    [64usize, 16, 4, 1]
-                        .into_iter()
-                        .map(|n| {
-                            let mut sql = String::from(
-                                "INSERT INTO decisions (id, at_ms, key_id, request, decision, snapshot) VALUES ",
-                            );
-                            for i in 0..n {
-                                let b = i * 6;
-                                if i > 0 {
-                                    sql.push_str(", ");
-                                }
-                                sql.push_str(&format!("(${}, ${}, ${}, ${}, ${}, ${})", b + 1, b + 2, b + 3, b + 4, b + 5, b + 6));
-                            }
-                            (n, sql)
-                        })
-                        .collect()
-                });
+                if $sqlite && rows.len() <= super::ROWS_PER_STATEMENT_MAX {
+                    bound_insert(rows).execute(p).await?;
+                    return Ok(());
+                }
                 let mut tx = p.begin().await?;
                 let mut rest = rows;
                 while !rest.is_empty() {
-                    let Some((n, sql)) = statements.iter().find(|(n, _)| *n <= rest.len()) else {
-                        break;
-                    };
-                    let (chunk, tail) = rest.split_at(*n);
-                    let mut query = sqlx::query(sql);
-                    for r in chunk {
-                        query = query
-                            .bind(&r.id)
-                            .bind(r.at_ms)
-                            .bind(&r.key_id)
-                            .bind(&r.request)
-                            .bind(&r.decision)
-                            .bind(&r.snapshot);
-                    }
-                    query.execute(&mut *tx).await?;
+                    let n = [64, 16, 4, 1].into_iter().find(|n| *n <= rest.len()).unwrap_or(1);
+                    let (chunk, tail) = rest.split_at(n);
+                    bound_insert(chunk).execute(&mut *tx).await?;
                     rest = tail;
                 }
                 tx.commit().await?;

@@ -8,7 +8,7 @@
 //! commits never allows; so the WAL either grows without end or is restarted under the write
 //! lock (a copy of the remainder and two fsyncs, 10-25 ms on this machine's disk, during which
 //! every check waits). With two files the writer never waits for a checkpoint: when the file
-//! it appends to has taken [`TURN_FRAMES_DEFAULT`] frames, it moves to the other, whose WAL a
+//! it appends to has taken [`crate::limits::DECISION_FILE_TURN_FRAMES`] frames, it moves to the other, whose WAL a
 //! background task has already copied back, fsynced and started over. Each file has 4 KiB
 //! pages, so a commit of a few decisions rewrites 4 KiB pages rather than the main file's
 //! 16 KiB ones, and catalog writes never queue behind decisions.
@@ -28,10 +28,6 @@ use sqlx::sqlite::{
 use crate::StoreError;
 use crate::audit::{DecisionRecord, NewDecision};
 use crate::backend_audit::sqlite as sql;
-
-/// Estimated WAL frames (4 KiB pages) the writer appends to one file before it moves to the
-/// other: 32 MiB, about two seconds of writes at 5,000 checks/s.
-pub const TURN_FRAMES_DEFAULT: u64 = 8_192;
 
 /// Frames at which a file's own commits checkpoint it anyway (SQLite's automatic
 /// checkpoint), a backstop for when the other file cannot be made ready (another process
@@ -63,46 +59,6 @@ CREATE TABLE IF NOT EXISTS wal_restarts (
 );
 INSERT OR IGNORE INTO wal_restarts (id, n) VALUES (1, 0);";
 
-/// Most decisions written by one statement. A batch of up to this many is one `INSERT` of
-/// exactly that many rows, atomic on its own, so a batch costs one round trip to the
-/// connection's worker thread instead of three (`BEGIN`, insert, `COMMIT`); each size is a
-/// statement of its own, kept prepared. Larger batches go through a transaction.
-const ROWS_PER_STATEMENT_MAX: usize = 64;
-
-/// Writes `rows`, all or none.
-async fn insert(pool: &SqlitePool, rows: &[NewDecision]) -> Result<(), StoreError> {
-    if rows.is_empty() {
-        return Ok(());
-    }
-    if rows.len() > ROWS_PER_STATEMENT_MAX {
-        return sql::insert_decisions(pool, rows).await;
-    }
-    static SQL: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
-    let statements = SQL.get_or_init(|| {
-        (1..=ROWS_PER_STATEMENT_MAX)
-            .map(|n| {
-                let values = vec!["(?, ?, ?, ?, ?, ?)"; n].join(", ");
-                format!(
-                    "INSERT INTO decisions (id, at_ms, key_id, request, decision, snapshot) \
-                     VALUES {values}"
-                )
-            })
-            .collect()
-    });
-    let mut query = sqlx::query(&statements[rows.len() - 1]);
-    for r in rows {
-        query = query
-            .bind(&r.id)
-            .bind(r.at_ms)
-            .bind(&r.key_id)
-            .bind(&r.request)
-            .bind(&r.decision)
-            .bind(&r.snapshot);
-    }
-    query.execute(pool).await?;
-    Ok(())
-}
-
 /// Longest wait between attempts to start a file's WAL over while a reader holds it.
 const RETRY_MAX: Duration = Duration::from_secs(1);
 
@@ -120,7 +76,7 @@ pub(crate) struct DecisionFiles {
     preparing: AtomicBool,
     /// Estimated frames appended to the active file since the writer moved to it.
     frames: AtomicU64,
-    /// See [`TURN_FRAMES_DEFAULT`].
+    /// See [`crate::limits::DECISION_FILE_TURN_FRAMES`].
     turn_frames: AtomicU64,
     /// Whether files are made ready by background tasks (tests turn this off and call
     /// [`DecisionFiles::prepare`] themselves).
@@ -150,7 +106,7 @@ impl DecisionFiles {
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)
                 .busy_timeout(Duration::from_secs(10))
-                .statement_cache_capacity(ROWS_PER_STATEMENT_MAX + 16)
+                .statement_cache_capacity(crate::backend_audit::ROWS_PER_STATEMENT_MAX + 16)
                 .pragma("wal_autocheckpoint", WAL_AUTOCHECKPOINT_FRAMES);
             let pool = SqlitePoolOptions::new()
                 .max_connections(CONNECTIONS_PER_FILE)
@@ -180,7 +136,7 @@ impl DecisionFiles {
             other_ready: AtomicBool::new(false),
             preparing: AtomicBool::new(false),
             frames: AtomicU64::new(0),
-            turn_frames: AtomicU64::new(TURN_FRAMES_DEFAULT),
+            turn_frames: AtomicU64::new(crate::limits::DECISION_FILE_TURN_FRAMES),
             background: AtomicBool::new(true),
         })
     }
@@ -203,15 +159,12 @@ impl DecisionFiles {
         rows: &[NewDecision],
     ) -> Result<(), StoreError> {
         let active = self.active.load(Ordering::Acquire);
-        insert(&self.pools[active], rows).await?;
+        sql::insert_decisions(&self.pools[active], rows).await?;
         // Each commit rewrites about two pages (the table's last leaf, the id index's) plus
         // the pages its rows fill.
         let bytes: u64 = rows.iter().map(NewDecision::stored_bytes).sum();
-        let frames = self
-            .frames
-            .fetch_add(bytes / PAGE_BYTES + 2, Ordering::Relaxed)
-            + bytes / PAGE_BYTES
-            + 2;
+        let added = bytes / PAGE_BYTES + 2;
+        let frames = self.frames.fetch_add(added, Ordering::Relaxed) + added;
         if frames < self.turn_frames.load(Ordering::Relaxed) {
             return Ok(());
         }
@@ -359,14 +312,19 @@ mod tests {
         (frames, copied)
     }
 
+    /// A SQLite store in a new folder, and its decision files, made ready only by hand.
+    async fn store() -> (tempfile::TempDir, Store, Arc<DecisionFiles>) {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("encore.db").display());
+        let store = Store::open(&url).await.unwrap();
+        let files: Arc<DecisionFiles> = store.decision_files.clone().unwrap();
+        files.background.store(false, Ordering::Relaxed);
+        (dir, store, files)
+    }
+
     #[tokio::test]
     async fn the_writer_alternates_files_and_every_decision_stays_readable() {
-        let dir = tempfile::tempdir().unwrap();
-        let main = dir.path().join("encore.db");
-        let store = Store::open(&format!("sqlite://{}", main.display()))
-            .await
-            .unwrap();
-        let files: Arc<DecisionFiles> = store.decision_files.clone().unwrap();
+        let (dir, store, files) = store().await;
         assert_eq!(
             store.decision_file_paths(),
             vec![
@@ -374,7 +332,6 @@ mod tests {
                 dir.path().join("encore-decisions-1.db")
             ]
         );
-        files.background.store(false, Ordering::Relaxed);
         files.set_turn_frames(1);
         let mut written = Vec::new();
         let mut write = |tag: &'static str| {
@@ -434,12 +391,9 @@ mod tests {
 
     #[tokio::test]
     async fn a_batch_is_written_whole_or_not_at_all_at_any_size() {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("encore.db").display());
-        let store = Store::open(&url).await.unwrap();
-        let files: Arc<DecisionFiles> = store.decision_files.clone().unwrap();
-        files.background.store(false, Ordering::Relaxed);
-        for n in [1, 5, ROWS_PER_STATEMENT_MAX, ROWS_PER_STATEMENT_MAX + 6] {
+        let (_dir, store, files) = store().await;
+        let most = crate::backend_audit::ROWS_PER_STATEMENT_MAX;
+        for n in [1, 5, most, most + 6] {
             let batch = rows("size", n);
             files.write(&batch).await.unwrap();
             for r in &batch {
@@ -462,9 +416,7 @@ mod tests {
 
     #[tokio::test]
     async fn decisions_stored_in_the_main_file_before_stay_readable() {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("encore.db").display());
-        let store = Store::open(&url).await.unwrap();
+        let (_dir, store, _) = store().await;
         let crate::Pool::Sqlite(pool) = &store.pool else {
             unreachable!()
         };
