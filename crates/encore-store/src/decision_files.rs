@@ -9,7 +9,10 @@
 //! lock (a copy of the remainder and two fsyncs, 10-25 ms on this machine's disk, during which
 //! every check waits). With two files the writer never waits for a checkpoint: when the file
 //! it appends to has taken [`crate::limits::DECISION_FILE_TURN_FRAMES`] frames, it moves to the other, whose WAL a
-//! background task has already copied back, fsynced and started over. Each file has 4 KiB
+//! background task has already copied back, fsynced and started over. Turns are small
+//! (512 KiB), so each checkpoint is a short burst (3-5 ms here) rather than a long one: with
+//! 32 MiB turns, the 100 ms checkpoint every 1.6 s at 5,000 checks/s lined up with every
+//! latency spike of a traced run (BENCHMARKS.md). Each file has 4 KiB
 //! pages, so a commit of a few decisions rewrites 4 KiB pages rather than the main file's
 //! 16 KiB ones, and catalog writes never queue behind decisions.
 //!
@@ -169,6 +172,12 @@ impl DecisionFiles {
             return Ok(());
         }
         if self.other_ready.swap(false, Ordering::AcqRel) {
+            tracing::debug!(
+                from = active,
+                to = 1 - active,
+                frames,
+                "decision writer turns"
+            );
             self.active.store(1 - active, Ordering::Release);
             self.frames.store(0, Ordering::Relaxed);
             self.spawn_prepare(active);
@@ -186,9 +195,17 @@ impl DecisionFiles {
         let files = std::sync::Arc::clone(self);
         tokio::spawn(async move {
             let mut wait = Duration::from_millis(10);
+            let started = std::time::Instant::now();
             loop {
                 match files.prepare(index).await {
-                    Ok(true) => return,
+                    Ok(true) => {
+                        tracing::debug!(
+                            file = index,
+                            took_ms = started.elapsed().as_millis() as u64,
+                            "decision file checkpointed and ready"
+                        );
+                        return;
+                    }
                     Ok(false) => {}
                     Err(e) => {
                         if files.pools[index].is_closed() {

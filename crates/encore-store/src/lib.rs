@@ -56,9 +56,10 @@ pub mod limits {
     /// over (`Store::spawn_checkpointer`): 256 MiB.
     pub const WAL_RESTART_FRAMES: i64 = 16_384;
     /// On SQLite, the estimated WAL frames (4 KiB pages) the decision writer appends to one
-    /// of the two decision files before it moves to the other: 32 MiB, about two seconds of
-    /// writes at 5,000 checks/s.
-    pub const DECISION_FILE_TURN_FRAMES: u64 = 8_192;
+    /// of the two decision files before it moves to the other: 512 KiB, about 25 ms of
+    /// 4-input checks at 5,000/s, so that the other file's checkpoint is a 3-5 ms burst
+    /// instead of a 100 ms one that the checks around it wait behind (BENCHMARKS.md).
+    pub const DECISION_FILE_TURN_FRAMES: u64 = 128;
 }
 
 /// What went wrong in the store.

@@ -6,7 +6,7 @@
 //!
 //!     cargo run --release -p encore --example bench_rate -- --url http://127.0.0.1:18080
 //!         --key enc_… --ids ids.txt [--rate 5000] [--seconds 20] [--inputs 1,2,3,4]
-//!         [--max-in-flight 1024]
+//!         [--max-in-flight 1024] [--trace FILE]
 //!
 //! Requests are the same as `scripts/bench/rights-check.lua`: random recordings from `--ids`
 //! (one id per line), a random territory, 1 to 4 inputs (remix for one, mashup for more)
@@ -16,7 +16,9 @@
 //! end of its response; `late` reports how far after its due time each request was sent (at
 //! most the 1 ms tick while the generator keeps up), so a generator that fell behind shows.
 //! A request due while `--max-in-flight` others are open is counted as `dropped` and fails
-//! the run.
+//! the run. `--trace FILE` writes one line per request, in the order they finished:
+//! milliseconds from the start to when it was due, its latency and how late it was sent (µs),
+//! so a slow stretch can be lined up with what the server logged at that moment.
 //!
 //! Runs on one thread, so it takes at most one core from the server on a small machine.
 
@@ -37,6 +39,7 @@ struct Args {
     seconds: u32,
     inputs: Vec<usize>,
     max_in_flight: usize,
+    trace: Option<String>,
 }
 
 fn args() -> anyhow::Result<Args> {
@@ -48,6 +51,7 @@ fn args() -> anyhow::Result<Args> {
         seconds: 20,
         inputs: vec![1, 2, 3, 4],
         max_in_flight: 1_024,
+        trace: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -68,6 +72,7 @@ fn args() -> anyhow::Result<Args> {
                     .collect::<anyhow::Result<_>>()?;
             }
             "--max-in-flight" => a.max_in_flight = value.parse()?,
+            "--trace" => a.trace = Some(value),
             other => anyhow::bail!("unknown flag {other}; see the example's doc comment"),
         }
     }
@@ -111,6 +116,8 @@ fn body(rng: &mut Rng, ids: &[String], inputs: &[usize]) -> String {
 struct Outcome {
     latencies_us: Vec<u64>,
     late_us: Vec<u64>,
+    /// (due ms from the start, latency µs, late µs) per request, when tracing.
+    trace: Vec<(f64, u64, u64)>,
     non_2xx: u64,
     failed: u64,
     dropped: u64,
@@ -158,9 +165,12 @@ async fn run(args: Args, ids: Vec<String>) -> anyhow::Result<()> {
     let mut sent = 0u64;
     let mut tick = tokio::time::interval_at(start.into(), Duration::from_millis(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    let start_unix_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() + 10);
     eprintln!(
-        "offering {} requests/s for {} s ({} requests, inputs {:?})",
-        args.rate, args.seconds, total, args.inputs
+        "offering {} requests/s for {} s ({} requests, inputs {:?}), starting at unix ms {}",
+        args.rate, args.seconds, total, args.inputs, start_unix_ms
     );
     let mut next_report = start + Duration::from_secs(5);
     while sent < total {
@@ -182,6 +192,7 @@ async fn run(args: Args, ids: Vec<String>) -> anyhow::Result<()> {
                 .header("Content-Type", "application/json")
                 .body(body(&mut rng, &ids, &args.inputs));
             let outcome = outcome.clone();
+            let tracing = args.trace.is_some();
             tasks.spawn(async move {
                 let sent_at = Instant::now();
                 let late = sent_at.saturating_duration_since(due);
@@ -196,6 +207,11 @@ async fn run(args: Args, ids: Vec<String>) -> anyhow::Result<()> {
                 drop(permit);
                 let mut o = outcome.lock().unwrap_or_else(|e| e.into_inner());
                 o.late_us.push(late.as_micros() as u64);
+                if tracing {
+                    let due_ms = due.saturating_duration_since(start).as_secs_f64() * 1e3;
+                    let t = (due_ms, took.as_micros() as u64, late.as_micros() as u64);
+                    o.trace.push(t);
+                }
                 match result {
                     Ok(status) if status.is_success() => {
                         o.latencies_us.push(took.as_micros() as u64)
@@ -222,6 +238,14 @@ async fn run(args: Args, ids: Vec<String>) -> anyhow::Result<()> {
     while tasks.join_next().await.is_some() {}
     let elapsed = start.elapsed().as_secs_f64();
     let mut o = std::mem::take(&mut *outcome.lock().unwrap_or_else(|e| e.into_inner()));
+    if let Some(path) = &args.trace {
+        use std::fmt::Write as _;
+        let mut text = String::new();
+        for (due_ms, took_us, late_us) in &o.trace {
+            let _ = writeln!(text, "{due_ms:.3} {took_us} {late_us}");
+        }
+        std::fs::write(path, text).with_context(|| format!("writing --trace {path}"))?;
+    }
     o.latencies_us.sort_unstable();
     o.late_us.sort_unstable();
     let l = &o.latencies_us;
