@@ -99,6 +99,13 @@ pub async fn serve(
     });
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut stop_wait = stop_rx.clone();
+    // Responses go out as soon as they are written: without TCP_NODELAY, a response that
+    // leaves in two segments can wait for the client's delayed ACK (up to 40 ms on Linux).
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "cannot set TCP_NODELAY on a connection");
+        }
+    });
     let server = axum::serve(listener, app).with_graceful_shutdown(async move {
         let _ = stop_wait.wait_for(|s| *s).await;
     });
