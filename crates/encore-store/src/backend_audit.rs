@@ -210,7 +210,7 @@ macro_rules! backend_audit {
                 let mut tx = p.begin().await?;
                 let mut rest = rows;
                 while !rest.is_empty() {
-                    let n = [64, 16, 4, 1].into_iter().find(|n| *n <= rest.len()).unwrap_or(1);
+                    let n = [super::ROWS_PER_STATEMENT_MAX, 16, 4, 1].into_iter().find(|n| *n <= rest.len()).unwrap_or(1);
                     let (chunk, tail) = rest.split_at(n);
                     bound_insert(chunk).execute(&mut *tx).await?;
                     rest = tail;

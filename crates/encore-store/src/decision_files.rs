@@ -8,13 +8,13 @@
 //! commits never allows; so the WAL either grows without end or is restarted under the write
 //! lock (a copy of the remainder and two fsyncs, 10-25 ms on this machine's disk, during which
 //! every check waits). With two files the writer never waits for a checkpoint: when the file
-//! it appends to has taken [`crate::limits::DECISION_FILE_TURN_FRAMES`] frames, it moves to the other, whose WAL a
-//! background task has already copied back, fsynced and started over. Turns are small
-//! (512 KiB), so each checkpoint is a short burst (3-5 ms here) rather than a long one: with
-//! 32 MiB turns, the 100 ms checkpoint every 1.6 s at 5,000 checks/s lined up with every
-//! latency spike of a traced run (BENCHMARKS.md). Each file has 4 KiB
-//! pages, so a commit of a few decisions rewrites 4 KiB pages rather than the main file's
-//! 16 KiB ones, and catalog writes never queue behind decisions.
+//! it appends to has taken [`crate::limits::DECISION_FILE_TURN_FRAMES`] frames, it moves to
+//! the other, whose WAL a background task has already copied back, fsynced and started over.
+//! Turns are small (512 KiB), so each checkpoint is a short burst (3-5 ms here) rather than a
+//! long one: with 32 MiB turns, the 100 ms checkpoint every 1.6 s at 5,000 checks/s lined up
+//! with every latency spike of a traced run (BENCHMARKS.md). Each file has 4 KiB pages, so a
+//! commit of a few decisions rewrites 4 KiB pages rather than the main file's 16 KiB ones, and
+//! catalog writes never queue behind decisions.
 //!
 //! A decision is in exactly one of the files (one transaction per batch), so a lookup by id
 //! asks both, then the main database's `decisions` table, which holds the decisions stored
@@ -37,8 +37,9 @@ use crate::backend_audit::sqlite as sql;
 /// holding a read open on it): 256 MiB.
 const WAL_AUTOCHECKPOINT_FRAMES: &str = "65536";
 
-/// The page size of a decision file. A decision is about 2 KB, and a commit rewrites the last
-/// page of the table and of the id index, so small pages keep the WAL small.
+/// The page size of a decision file. A decision is 1 to 3 KB (about 2.9 KB with four inputs),
+/// and a commit rewrites the last page of the table and of the id index, so small pages keep
+/// the WAL small.
 const PAGE_BYTES: u64 = 4_096;
 
 /// Connections per file: the writer and a reader or two.

@@ -173,6 +173,7 @@ async fn run(args: Args, ids: Vec<String>) -> anyhow::Result<()> {
         args.rate, args.seconds, total, args.inputs, start_unix_ms
     );
     let mut next_report = start + Duration::from_secs(5);
+    let tracing = args.trace.is_some();
     while sent < total {
         tick.tick().await;
         let now = Instant::now();
@@ -192,7 +193,6 @@ async fn run(args: Args, ids: Vec<String>) -> anyhow::Result<()> {
                 .header("Content-Type", "application/json")
                 .body(body(&mut rng, &ids, &args.inputs));
             let outcome = outcome.clone();
-            let tracing = args.trace.is_some();
             tasks.spawn(async move {
                 let sent_at = Instant::now();
                 let late = sent_at.saturating_duration_since(due);
