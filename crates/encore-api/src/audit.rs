@@ -131,7 +131,10 @@ pub struct DecisionOut {
     /// The answer given.
     #[schema(value_type = Object)]
     pub decision: Value,
-    /// What the engine saw: the agreements with their status, the participation consulted.
+    /// What the engine saw: `agreements` (each `id`, `licensor`, `status`, and `revoked_at_ms`
+    /// when revoked) that reach an item judged; `participation` by person (`default` for the
+    /// use, `recordings` and `works` overrides for the items judged when there are any, and
+    /// `train` choices when a model was judged); `models`; `use_rule` (and `train_rule`).
     #[schema(value_type = Object)]
     pub snapshot: Value,
 }

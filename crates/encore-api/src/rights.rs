@@ -1,7 +1,8 @@
 //! Rights endpoints: agreements, participation, decisions and "what can I make with this".
 //!
-//! Handlers parse bodies into `encore_core::rights` types, load what a decision needs from the
-//! store into the engine's in-memory views, and call [`decide`]. The rules are in the engine.
+//! Handlers parse bodies into `encore_core::rights` types and call [`decide`] on the store's
+//! in-memory copies in place when those hold everything a decision reads, or else on views
+//! loaded from the store. The rules are in the engine.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
@@ -14,8 +15,8 @@ use encore_core::rights::{
     decide,
 };
 use encore_core::{Currency, Money, Role, Territory, UseType};
-use encore_store::RightsReader;
 use encore_store::{AgreementRecord, ParticipationRecord, limits as store_limits};
+use encore_store::{Consulted, RightsReader};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -999,91 +1000,19 @@ impl Views {
         })
     }
 
-    /// What a decision about `use_type` saw, as the JSON text stored with it: the agreements
-    /// of the owners consulted that reach an item judged (a catalogue-wide agreement, or one
-    /// listing such an item) with their status; each consulted person's choices for that use,
-    /// their overrides narrowed to the items judged (and their `train` choices under `train`
-    /// when a model's training set was judged too); the model; and the use table's rules.
-    fn snapshot(&self, use_type: UseType, table: &UseTable) -> String {
-        let recordings = || self.catalog.recordings.keys().map(|k| &**k);
-        let works = || self.catalog.works.keys().map(|k| &**k);
-        let mut agreements: Vec<SnapAgreement<'_>> = self
-            .agreements
-            .values()
-            .flat_map(|list| list.iter())
-            .filter(|a| a.scope.reaches_any(recordings(), works()))
-            .map(|a| {
-                let (status, revoked_at_ms) = match a.status {
-                    AgreementStatus::Proposed => ("proposed", None),
-                    AgreementStatus::Accepted => ("accepted", None),
-                    AgreementStatus::Revoked { at_ms } => ("revoked", Some(at_ms)),
-                };
-                SnapAgreement {
-                    id: &a.id,
-                    licensor: &a.licensor,
-                    status,
-                    revoked_at_ms,
-                }
-            })
-            .collect();
-        agreements.sort_unstable_by(|a, b| a.id.cmp(b.id));
-        let with_model = !self.models.is_empty() && use_type != UseType::Train;
-        /// The overrides in `m` for items that `judged` says were judged.
-        fn narrowed(
-            m: &BTreeMap<String, Choice>,
-            judged: impl Fn(&str) -> bool,
-        ) -> BTreeMap<&str, &'static str> {
-            m.iter()
-                .filter(|(k, _)| judged(k))
-                .map(|(k, c)| (k.as_str(), c.as_str()))
-                .collect()
+    /// What a decision from these views reads, for its snapshot.
+    fn consulted(&self) -> Consulted<'_> {
+        Consulted {
+            recordings: self.catalog.recordings.keys().map(Key::as_str).collect(),
+            works: self.catalog.works.keys().map(Key::as_str).collect(),
+            agreements: self.agreements.values().map(|list| &**list).collect(),
+            participation: self
+                .participation
+                .iter()
+                .map(|(p, part)| (p.as_str(), &**part))
+                .collect(),
+            model: self.models.values().next(),
         }
-        fn choices<'v>(views: &'v Views, p: &'v Participation, u: UseType) -> SnapChoices<'v> {
-            let up = p.for_use(u);
-            SnapChoices {
-                default: up.default.map(|c| c.as_str()),
-                recordings: narrowed(&up.recordings, |k| views.catalog.recordings.contains_key(k)),
-                works: narrowed(&up.works, |k| views.catalog.works.contains_key(k)),
-                train: None,
-            }
-        }
-        let participation = self
-            .participation
-            .iter()
-            .map(|(party, p)| {
-                let mut seen = choices(self, p, use_type);
-                // A model's clearance is the `train` decision over its training set.
-                if with_model {
-                    seen.train = Some(Box::new(choices(self, p, UseType::Train)));
-                }
-                (party.as_str(), seen)
-            })
-            .collect();
-        let models = self
-            .models
-            .iter()
-            .map(|(id, m)| {
-                let training = match &m.training {
-                    TrainingSet::NoCatalogItems => serde_json::json!({"none": true}),
-                    TrainingSet::Items { recordings, works } => {
-                        serde_json::json!({"recordings": recordings, "works": works})
-                    }
-                };
-                let uses: Vec<&str> = m.uses.iter().map(|u| u.as_str()).collect();
-                (
-                    id.as_str(),
-                    serde_json::json!({"uses": uses, "training": training}),
-                )
-            })
-            .collect();
-        let snapshot = Snapshot {
-            agreements,
-            participation,
-            models,
-            use_rule: crate::use_table::rule_wire(table.rule(use_type)),
-            train_rule: with_model.then(|| crate::use_table::rule_wire(table.rule(UseType::Train))),
-        };
-        serde_json::to_string(&snapshot).unwrap_or_else(|_| "{}".to_owned())
     }
 
     fn decide(&self, request: &UseRequest, table: &UseTable) -> Decision {
@@ -1096,6 +1025,97 @@ impl Views {
             &self.models,
         )
     }
+}
+
+/// What a decision about `use_type` saw, as the JSON text stored with it: the agreements of
+/// the owners consulted that reach an item judged (a catalogue-wide agreement, or one listing
+/// such an item) with their status; each consulted person's choices for that use, their
+/// overrides narrowed to the items judged (and their `train` choices under `train` when a
+/// model's training set was judged too); the model; and the use table's rules. The same
+/// whether the facts were read in place from the store's copies or loaded into [`Views`].
+fn snapshot(seen: &Consulted<'_>, use_type: UseType, table: &UseTable) -> String {
+    let recordings = || seen.recordings.iter().copied();
+    let works = || seen.works.iter().copied();
+    let mut agreements: Vec<SnapAgreement<'_>> = seen
+        .agreements
+        .iter()
+        .flat_map(|list| list.iter())
+        .filter(|a| a.scope.reaches_any(recordings(), works()))
+        .map(|a| {
+            let (status, revoked_at_ms) = match a.status {
+                AgreementStatus::Proposed => ("proposed", None),
+                AgreementStatus::Accepted => ("accepted", None),
+                AgreementStatus::Revoked { at_ms } => ("revoked", Some(at_ms)),
+            };
+            SnapAgreement {
+                id: &a.id,
+                licensor: &a.licensor,
+                status,
+                revoked_at_ms,
+            }
+        })
+        .collect();
+    agreements.sort_unstable_by(|a, b| a.id.cmp(b.id));
+    let with_model = seen.model.is_some() && use_type != UseType::Train;
+    /// The overrides in `m` for the items judged.
+    fn narrowed<'a>(
+        m: &BTreeMap<String, Choice>,
+        judged: &[&'a str],
+    ) -> BTreeMap<&'a str, &'static str> {
+        if m.is_empty() {
+            return BTreeMap::new();
+        }
+        judged
+            .iter()
+            .filter_map(|k| m.get(*k).map(|c| (*k, c.as_str())))
+            .collect()
+    }
+    fn choices<'v>(seen: &Consulted<'v>, p: &Participation, u: UseType) -> SnapChoices<'v> {
+        let up = p.for_use(u);
+        SnapChoices {
+            default: up.default.map(|c| c.as_str()),
+            recordings: narrowed(&up.recordings, &seen.recordings),
+            works: narrowed(&up.works, &seen.works),
+            train: None,
+        }
+    }
+    let participation = seen
+        .participation
+        .iter()
+        .map(|&(party, p)| {
+            let mut choices_seen = choices(seen, p, use_type);
+            // A model's clearance is the `train` decision over its training set.
+            if with_model {
+                choices_seen.train = Some(Box::new(choices(seen, p, UseType::Train)));
+            }
+            (party, choices_seen)
+        })
+        .collect();
+    let models = seen
+        .model
+        .iter()
+        .map(|m| {
+            let training = match &m.training {
+                TrainingSet::NoCatalogItems => serde_json::json!({"none": true}),
+                TrainingSet::Items { recordings, works } => {
+                    serde_json::json!({"recordings": recordings, "works": works})
+                }
+            };
+            let uses: Vec<&str> = m.uses.iter().map(|u| u.as_str()).collect();
+            (
+                m.id.as_str(),
+                serde_json::json!({"uses": uses, "training": training}),
+            )
+        })
+        .collect();
+    let snapshot = Snapshot {
+        agreements,
+        participation,
+        models,
+        use_rule: crate::use_table::rule_wire(table.rule(use_type)),
+        train_rule: with_model.then(|| crate::use_table::rule_wire(table.rule(UseType::Train))),
+    };
+    serde_json::to_string(&snapshot).unwrap_or_else(|_| "{}".to_owned())
 }
 
 /// The request as a decision stores it.
@@ -1125,6 +1145,8 @@ struct SnapAgreement<'a> {
     id: &'a str,
     licensor: &'a str,
     status: &'static str,
+    /// Only for a revoked agreement.
+    #[serde(skip_serializing_if = "Option::is_none")]
     revoked_at_ms: Option<i64>,
 }
 
@@ -1132,13 +1154,16 @@ struct SnapAgreement<'a> {
 #[derive(Serialize)]
 struct SnapChoices<'a> {
     default: Option<&'static str>,
+    /// Overrides for the items judged; absent when there are none.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     recordings: BTreeMap<&'a str, &'static str>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     works: BTreeMap<&'a str, &'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     train: Option<Box<SnapChoices<'a>>>,
 }
 
-/// What a decision saw ([`Views::snapshot`]).
+/// What a decision saw ([`snapshot`]).
 #[derive(Serialize)]
 struct Snapshot<'a> {
     agreements: Vec<SnapAgreement<'a>>,
@@ -1184,20 +1209,28 @@ pub async fn check(
     request.artist = body.artist;
     request.model = body.model;
     let reader = state.store.rights().await?;
-    let model = match request.model.as_deref() {
-        Some(m) => reader.model(m).await?,
-        None => None,
+    let (decision, snapshot) = match decide_in_place(&reader, &request) {
+        Some(found) => found,
+        None => {
+            let model = match request.model.as_deref() {
+                Some(m) => reader.model(m).await?,
+                None => None,
+            };
+            let views = Views::load_with_model(
+                &reader,
+                &request.recordings,
+                &request.works,
+                request.artist.as_deref(),
+                model,
+            )
+            .await?;
+            let table = reader.use_table().await?;
+            let decision = views.decide(&request, &table);
+            let snapshot = snapshot(&views.consulted(), request.use_type, &table);
+            (decision, snapshot)
+        }
     };
-    let views = Views::load_with_model(
-        &reader,
-        &request.recordings,
-        &request.works,
-        request.artist.as_deref(),
-        model,
-    )
-    .await?;
-    let table = reader.use_table().await?;
-    let mut out: CheckOut = views.decide(&request, &table).into();
+    let mut out: CheckOut = decision.into();
     let request_json = serde_json::to_string(&StoredRequest {
         use_type: request.use_type.as_str(),
         recordings: &request.recordings,
@@ -1214,12 +1247,27 @@ pub async fn check(
         reasons: &out.reasons,
     })
     .map_err(|e| ApiError::internal(&e))?;
-    let snapshot = views.snapshot(request.use_type, &table);
     out.id = state
         .store
         .record_decision(&caller.key.id, &request_json, &decision_json, &snapshot)
         .await?;
     Ok(axum::Json(out))
+}
+
+/// A decision and its snapshot made from the store's copies in place, without copying them,
+/// when the copies hold everything it reads; `None` sends the caller to load the facts.
+fn decide_in_place(reader: &RightsReader<'_>, request: &UseRequest) -> Option<(Decision, String)> {
+    let copies = reader.copies();
+    let table = copies.use_table()?;
+    let seen = copies.consult(
+        &request.recordings,
+        &request.works,
+        request.artist.as_deref(),
+        request.model.as_deref(),
+    )?;
+    let decision = decide(request, &copies, &copies, &copies, table, &copies);
+    let snapshot = snapshot(&seen, request.use_type, table);
+    Some((decision, snapshot))
 }
 
 /// The uses of one recording open now in a territory, for its catalog page.

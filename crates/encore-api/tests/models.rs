@@ -315,3 +315,102 @@ story!(
         assert_eq!(list.ok(200)["items"], json!([]));
     }
 );
+
+/// The decision and snapshot stored for `body`, asked twice with nothing written between: the
+/// first check after a write loads what it reads from the database, the second decides from
+/// the store's in-memory copies in place. Both must answer and record exactly the same.
+async fn decided_twice_alike(app: &common::TestApp, key: &str, mut body: Value) -> Value {
+    // The same moment both times, so that the stored requests are equal too.
+    body["at"] = json!("2026-06-01T00:00:00Z");
+    let mut stored = Vec::new();
+    for _ in 0..2 {
+        let d = check(app, key, body.clone()).await;
+        let got = app
+            .get(&format!("/v1/decisions/{}", d["id"].as_str().unwrap()), key)
+            .await
+            .ok(200)
+            .clone();
+        stored.push(got);
+    }
+    for field in ["decision", "snapshot", "request"] {
+        assert_eq!(
+            stored[0][field], stored[1][field],
+            "{field} differs for {body}"
+        );
+    }
+    stored.pop().unwrap()
+}
+
+story!(
+    decisions_from_loaded_facts_and_from_copies_in_place_agree,
+    |app| {
+        let w = world(&app).await;
+        let fan = app.key("fan", &[]).await;
+        let second = w
+            .add_recording(&app, "US-RC1-76-07840", "Night Drive (Live)")
+            .await;
+        agree(
+            &app,
+            &w.label,
+            &w.label_key,
+            json!(["remix", "mashup", "voice", "train"]),
+        )
+        .await;
+        // Another of the label's agreements, listing only the second recording.
+        common::rights::agree(
+            &app,
+            &w.label,
+            &w.label_key,
+            json!({"uses": ["remix"], "scope": {"kind": "recordings", "items": [second]}}),
+        )
+        .await;
+        agree(
+            &app,
+            &w.publisher,
+            &w.publisher_key,
+            json!(["remix", "mashup", "train"]),
+        )
+        .await;
+        app.call(
+        reqwest::Method::PUT,
+        &format!("/v1/parties/{}/participation", w.artist),
+        Some(&w.artist_key),
+        Some(json!({"uses": {"remix": "allow", "mashup": "approve", "voice": "allow", "train": "allow"},
+                    "overrides": [{"use": "remix", "recording": second, "choice": "deny"},
+                                  {"use": "train", "work": w.work, "choice": "deny"}]})),
+    )
+    .await
+    .ok(200);
+        let m = register(
+            &app,
+            json!({"name": "Studio", "uses": ["remix"], "training": {"recordings": [w.recording]}}),
+        )
+        .await;
+        let model = m["id"].as_str().unwrap();
+        for body in [
+            json!({"use": "remix", "recordings": [second], "territory": "US"}),
+            json!({"use": "mashup", "recordings": [w.recording, second, w.recording], "territory": "FR"}),
+            json!({"use": "voice", "artist": w.artist, "territory": "GB"}),
+            json!({"use": "remix", "recordings": [w.recording], "territory": "US", "model": model}),
+            json!({"use": "remix", "works": [w.work], "recordings": ["rec_missing"], "territory": "US"}),
+        ] {
+            let stored = decided_twice_alike(&app, &fan, body.clone()).await;
+            assert!(stored["snapshot"]["use_rule"].is_object(), "{stored}");
+        }
+        // The overrides in a snapshot are narrowed to the items judged, from either path.
+        let stored = decided_twice_alike(
+            &app,
+            &fan,
+            json!({"use": "remix", "recordings": [second], "territory": "US", "model": model}),
+        )
+        .await;
+        let artist = &stored["snapshot"]["participation"][w.artist.as_str()];
+        assert_eq!(artist["recordings"][second.as_str()], "deny", "{stored}");
+        assert_eq!(
+            artist["train"]["works"][w.work.as_str()],
+            "deny",
+            "{stored}"
+        );
+        assert_eq!(stored["decision"]["allowed"], false, "{stored}");
+    }
+);

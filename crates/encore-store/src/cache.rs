@@ -22,7 +22,8 @@ use std::time::{Duration, Instant};
 
 use encore_core::PartyKind;
 use encore_core::rights::{
-    Agreement, FastMap, Key, Model, Participation, RecordingRights, UseTable, WorkRights,
+    Agreement, AgreementView, CatalogView, FastMap, Key, Model, ModelView, Participation,
+    ParticipationView, RecordingRights, TrainingSet, UseTable, WorkRights,
 };
 
 use crate::audit::dispatch_audit;
@@ -392,6 +393,177 @@ impl RightsReader<'_> {
     }
 }
 
+/// The copies under one read lock, as the engine's views: a decision made from them reads the
+/// maps in place, copying nothing. Get one with [`RightsReader::copies`]; a decision may only
+/// be made from it when [`Copies::consult`] finds everything it reads. Hold it only for
+/// synchronous work: while it is held, no change can be applied to the copies.
+pub struct Copies<'s> {
+    inner: RwLockReadGuard<'s, Inner>,
+}
+
+/// What a decision reads, found in the copies ([`Copies::consult`]), or gathered by the caller
+/// when it loaded the facts itself: the items judged, the agreements of their owners, the
+/// people consulted, and the model. A stored decision's snapshot is made from it.
+#[derive(Debug, Default)]
+pub struct Consulted<'a> {
+    /// Recordings judged that exist, each once, in the order first met.
+    pub recordings: Vec<&'a str>,
+    /// Works judged that exist (those named, the recordings' works, training works), each once.
+    pub works: Vec<&'a str>,
+    /// Every agreement of each owner (master or publishing) of an item judged.
+    pub agreements: Vec<&'a [Agreement]>,
+    /// The artists and writers of the items judged (and a named artist) who set participation.
+    pub participation: Vec<(&'a str, &'a Participation)>,
+    /// The model named, when it exists.
+    pub model: Option<&'a Model>,
+}
+
+impl<'a> Consulted<'a> {
+    fn recording(&mut self, id: &'a str) {
+        if !self.recordings.contains(&id) {
+            self.recordings.push(id);
+        }
+    }
+
+    fn work(&mut self, id: &'a str) -> bool {
+        if self.works.contains(&id) {
+            return false;
+        }
+        self.works.push(id);
+        true
+    }
+}
+
+impl RightsReader<'_> {
+    /// The copies, locked for reading (see [`Copies`]).
+    pub fn copies(&self) -> Copies<'_> {
+        Copies {
+            inner: self.store.cache.read(),
+        }
+    }
+}
+
+impl Copies<'_> {
+    /// The use table, when it is copied.
+    pub fn use_table(&self) -> Option<&UseTable> {
+        self.inner.use_table.as_deref()
+    }
+
+    /// Everything a decision about these inputs reads (with `model`, its training items too),
+    /// when the copies hold all of it, so that deciding from them decides exactly as from the
+    /// database; `None` when something is not copied (never loaded, dropped by a change, or
+    /// not existing: only what exists is copied for the catalog), and the caller must load it
+    /// through the reader instead.
+    pub fn consult<'c>(
+        &'c self,
+        recordings: &'c [String],
+        works: &'c [String],
+        artist: Option<&'c str>,
+        model: Option<&'c str>,
+    ) -> Option<Consulted<'c>> {
+        let c = &*self.inner;
+        let mut seen = Consulted::default();
+        let mut owners: Vec<&str> = Vec::new();
+        let mut people: Vec<&str> = Vec::new();
+        let add_work = |seen: &mut Consulted<'c>,
+                        owners: &mut Vec<&'c str>,
+                        people: &mut Vec<&'c str>,
+                        id: &'c str| {
+            let (key, work) = c.works.get_key_value(id)?;
+            if seen.work(key) {
+                owners.extend(
+                    work.publishing_splits
+                        .iter()
+                        .flat_map(|s| s.entries())
+                        .map(|(p, _)| p.as_str()),
+                );
+                people.extend(work.writers.iter().map(Key::as_str));
+            }
+            Some(())
+        };
+        let model = match model {
+            Some(id) => c.models.get(id)?.as_deref(),
+            None => None,
+        };
+        let (training_recordings, training_works): (&[String], &[String]) =
+            match model.map(|m| &m.training) {
+                Some(TrainingSet::Items { recordings, works }) => (recordings, works),
+                _ => (&[], &[]),
+            };
+        for id in recordings.iter().chain(training_recordings) {
+            let (key, rec) = c.recordings.get_key_value(id.as_str())?;
+            if seen.recordings.contains(&key.as_str()) {
+                continue;
+            }
+            seen.recording(key);
+            owners.extend(
+                rec.master_splits
+                    .iter()
+                    .flat_map(|s| s.entries())
+                    .map(|(p, _)| p.as_str()),
+            );
+            people.extend(rec.main_artists.iter().map(Key::as_str));
+            for w in &rec.works {
+                add_work(&mut seen, &mut owners, &mut people, w)?;
+            }
+        }
+        for id in works.iter().chain(training_works) {
+            add_work(&mut seen, &mut owners, &mut people, id)?;
+        }
+        if let Some(a) = artist {
+            c.parties.get(a)?;
+            people.push(a);
+        }
+        owners.sort_unstable();
+        owners.dedup();
+        for o in owners {
+            seen.agreements.push(c.licensors.get(o)?);
+        }
+        people.sort_unstable();
+        people.dedup();
+        for p in people {
+            let (key, part) = c.participation.get_key_value(p)?;
+            if let Some(part) = part {
+                seen.participation.push((key, part));
+            }
+        }
+        seen.model = model;
+        Some(seen)
+    }
+}
+
+impl CatalogView for Copies<'_> {
+    fn recording(&self, id: &str) -> Option<&RecordingRights> {
+        self.inner.recordings.get(id)
+    }
+
+    fn work(&self, id: &str) -> Option<&WorkRights> {
+        self.inner.works.get(id)
+    }
+
+    fn party_kind(&self, id: &str) -> Option<PartyKind> {
+        self.inner.parties.get(id).copied()
+    }
+}
+
+impl AgreementView for Copies<'_> {
+    fn by_licensor(&self, licensor: &str) -> &[Agreement] {
+        self.inner.licensors.get(licensor).map_or(&[], |list| list)
+    }
+}
+
+impl ParticipationView for Copies<'_> {
+    fn participation(&self, party: &str) -> Option<&Participation> {
+        self.inner.participation.get(party)?.as_deref()
+    }
+}
+
+impl ModelView for Copies<'_> {
+    fn model(&self, id: &str) -> Option<&Model> {
+        self.inner.models.get(id)?.as_deref()
+    }
+}
+
 /// Rows for [`Store::warm_rights`], as the database holds them.
 #[derive(Default)]
 pub(crate) struct WarmRows {
@@ -499,9 +671,10 @@ impl Store {
             };
             let id = Key::from(id);
             licensors.insert(id.clone(), Vec::new());
-            if kind == PartyKind::Person {
-                participation.insert(id.clone(), None);
-            }
+            // Only people can set participation, but any party can be named as a writer or
+            // an artist, so "none set" is copied for organisations too: a decision naming one
+            // must not have to ask the database.
+            participation.insert(id.clone(), None);
             parties.insert(id, kind);
         }
         let mut agreements = 0;
@@ -549,5 +722,90 @@ impl Store {
             inner.seq = inner.seq.max(*seq);
         }
         Ok(report)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use encore_core::{Isrc, PartyKind, Share, Splits};
+
+    use crate::{PartyInput, RecordingInput, Store, WorkInput};
+
+    async fn party(store: &Store, name: &str, kind: PartyKind) -> String {
+        let input = PartyInput {
+            ext_ref: None,
+            name: name.into(),
+            kind,
+            ipi: None,
+            isni: None,
+        };
+        store.create_party(&input, None).await.unwrap().id
+    }
+
+    /// `consult` finds a decision's facts in the copies only when all of them are there: after
+    /// a warm-up (an organisation named as a writer included), not for an input that does not
+    /// exist, and not once a change has dropped one of them.
+    #[tokio::test]
+    async fn copies_cover_a_decision_only_when_they_hold_all_it_reads() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("encore.db").display());
+        let store = Store::open(&url).await.unwrap();
+        let label = party(&store, "Label", PartyKind::Organisation).await;
+        let artist = party(&store, "Artist", PartyKind::Person).await;
+        let writers = party(&store, "Writing Company", PartyKind::Organisation).await;
+        let work = WorkInput {
+            ext_ref: None,
+            iswc: None,
+            title: "Song".into(),
+            writers: vec![writers.clone()],
+            splits: None,
+        };
+        let work = store.create_work(&work, None).await.unwrap().id;
+        let mut recording = RecordingInput {
+            ext_ref: None,
+            isrc: Isrc::parse("US-RC1-76-07839").unwrap(),
+            title: "Song".into(),
+            duration_ms: None,
+            artists: vec![artist.clone()],
+            works: vec![work.clone()],
+            splits: Some(
+                Splits::new(vec![(label.clone(), Share::from_ppm(1_000_000).unwrap())]).unwrap(),
+            ),
+        };
+        let rec = store.create_recording(&recording, None).await.unwrap().id;
+        let inputs = [rec.clone()];
+        let consulted = |reader: &crate::RightsReader<'_>, inputs: &[String]| {
+            let copies = reader.copies();
+            copies.consult(inputs, &[], Some(&artist), None).map(|c| {
+                (
+                    c.recordings.len(),
+                    c.works.len(),
+                    c.agreements.len(),
+                    c.participation.len(),
+                )
+            })
+        };
+        let reader = store.rights().await.unwrap();
+        assert_eq!(
+            consulted(&reader, &inputs),
+            None,
+            "nothing is copied before a warm-up"
+        );
+
+        store.warm_rights().await.unwrap();
+        let reader = store.rights().await.unwrap();
+        // One recording, its work, the label's (empty) agreement list, nobody's participation.
+        assert_eq!(consulted(&reader, &inputs), Some((1, 1, 1, 0)));
+        assert_eq!(consulted(&reader, &["rec_missing".to_owned()]), None);
+
+        recording.title = "Song (Remastered)".into();
+        store.update_recording(&rec, &recording).await.unwrap();
+        let reader = store.rights().await.unwrap();
+        assert_eq!(
+            consulted(&reader, &inputs),
+            None,
+            "the change dropped the recording's copy"
+        );
     }
 }

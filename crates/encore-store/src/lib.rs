@@ -29,7 +29,7 @@ use sqlx::sqlite::{
 };
 
 pub use audit::{AuditEntry, AuditReport, DecisionRecord, GENESIS_HASH, canonical_text};
-pub use cache::{RightsReader, WarmReport};
+pub use cache::{Consulted, Copies, RightsReader, WarmReport};
 pub use import::{
     ImportBatch, ImportOutcome, ImportParty, ImportRecording, ImportRowError, ImportWork, Importer,
 };
