@@ -234,6 +234,9 @@ struct WriterState {
     queue: Vec<Queued>,
     /// Whether a writer thread is running (it may be waiting for rows).
     running: bool,
+    /// Whether the writer is waiting on the condition variable for rows: only then does a
+    /// new row need to wake it (a wake is a system call, even with no one waiting).
+    waiting: bool,
 }
 
 impl std::fmt::Debug for GroupCommit {
@@ -269,15 +272,19 @@ impl Drop for WriterRunning<'_> {
 fn run_writer(store: Store, runtime: tokio::runtime::Handle) {
     let commit = std::sync::Arc::clone(&store.decisions);
     let _running = WriterRunning(&commit);
+    // Making a decision file ready is a task on the runtime the writer was started from.
+    let _runtime = runtime.enter();
     let mut last_write_end: Option<std::time::Instant> = None;
     loop {
         let mut state = commit.lock();
         while state.queue.is_empty() {
+            state.waiting = true;
             let (next, wait) = commit
                 .wake
                 .wait_timeout(state, WRITER_IDLE_EXIT)
                 .unwrap_or_else(|e| e.into_inner());
             state = next;
+            state.waiting = false;
             if wait.timed_out() && state.queue.is_empty() {
                 state.running = false;
                 return;
@@ -293,9 +300,12 @@ fn run_writer(store: Store, runtime: tokio::runtime::Handle) {
         let batch: Vec<Queued> = state.queue.drain(..n).collect();
         drop(state);
         let (rows, waiters): (Vec<_>, Vec<_>) = batch.into_iter().unzip();
-        let result = runtime
-            .block_on(store.write_decisions(&rows))
-            .map_err(|e| e.to_string());
+        let result = match &store.decision_files {
+            // SQLite: this thread writes the decision file itself.
+            Some(files) => files.write(&rows),
+            None => runtime.block_on(async { dispatch_audit!(store, insert_decisions(&rows)) }),
+        }
+        .map_err(|e| e.to_string());
         last_write_end = Some(std::time::Instant::now());
         for w in waiters {
             let _ = w.send(result.clone());
@@ -304,15 +314,6 @@ fn run_writer(store: Store, runtime: tokio::runtime::Handle) {
 }
 
 impl Store {
-    /// Writes one batch of decisions, all or none: on SQLite to the decision file the
-    /// writer is on (`decision_files.rs`), on PostgreSQL to `decisions`.
-    async fn write_decisions(&self, rows: &[NewDecision]) -> Result<(), StoreError> {
-        match &self.decision_files {
-            Some(files) => files.write(rows).await,
-            None => dispatch_audit!(self, insert_decisions(rows)),
-        }
-    }
-
     /// Stores a decision and returns its new `dec_` id, once it is committed.
     pub async fn record_decision(
         &self,
@@ -335,7 +336,9 @@ impl Store {
             let mut state = self.decisions.lock();
             state.queue.push((row, done));
             if state.running {
-                self.decisions.wake.notify_one();
+                if state.waiting {
+                    self.decisions.wake.notify_one();
+                }
             } else {
                 let store = self.clone();
                 let Ok(runtime) = tokio::runtime::Handle::try_current() else {

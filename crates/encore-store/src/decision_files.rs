@@ -16,6 +16,12 @@
 //! commit of a few decisions rewrites 4 KiB pages rather than the main file's 16 KiB ones, and
 //! catalog writes never queue behind decisions.
 //!
+//! The writer thread runs SQLite itself, through a connection of its own to each file
+//! (`rusqlite`, linking the same bundled SQLite as sqlx): handing each batch to a sqlx pool
+//! connection's worker thread and waiting for its answer cost two thread switches per batch,
+//! which at 5,000 checks a second was more CPU than the inserts (BENCHMARKS.md). Reads,
+//! checkpoints and WAL restarts go through each file's sqlx pool.
+//!
 //! A decision is in exactly one of the files (one transaction per batch), so a lookup by id
 //! asks both, then the main database's `decisions` table, which holds the decisions stored
 //! before this layout and stays readable. PostgreSQL keeps decisions in its one database.
@@ -70,6 +76,11 @@ const RETRY_MAX: Duration = Duration::from_secs(1);
 #[derive(Debug)]
 pub(crate) struct DecisionFiles {
     pools: [SqlitePool; 2],
+    /// The decision writer's own connection to each file, opened on first use. The writer
+    /// thread runs SQLite itself through these, rather than handing each batch to a pool
+    /// connection's worker thread and waiting for it: at thousands of checks a second those
+    /// two thread switches per batch cost more than the inserts.
+    writers: [std::sync::Mutex<Option<rusqlite::Connection>>; 2],
     paths: [PathBuf; 2],
     /// The file the writer appends to (0 or 1).
     active: AtomicUsize,
@@ -135,6 +146,7 @@ impl DecisionFiles {
             .map_err(|_| StoreError::Config("two decision files expected".into()))?;
         Ok(Self {
             pools: [first, second],
+            writers: [std::sync::Mutex::new(None), std::sync::Mutex::new(None)],
             paths,
             active: AtomicUsize::new(0),
             other_ready: AtomicBool::new(false),
@@ -157,13 +169,14 @@ impl DecisionFiles {
 
     /// Writes `rows` in one transaction to the active file, then, once that file has taken
     /// its turn's frames, moves the writer to the other file if it is ready, or starts making
-    /// it ready. Called by the one decision writer of this store (`audit.rs`).
-    pub(crate) async fn write(
+    /// it ready (on the Tokio runtime the caller has entered). Called by the one decision
+    /// writer of this store (`audit.rs`), on its own thread: this blocks while SQLite writes.
+    pub(crate) fn write(
         self: &std::sync::Arc<Self>,
         rows: &[NewDecision],
     ) -> Result<(), StoreError> {
         let active = self.active.load(Ordering::Acquire);
-        sql::insert_decisions(&self.pools[active], rows).await?;
+        self.insert(active, rows)?;
         // Each commit rewrites about two pages (the table's last leaf, the id index's) plus
         // the pages its rows fill.
         let bytes: u64 = rows.iter().map(NewDecision::stored_bytes).sum();
@@ -186,6 +199,61 @@ impl DecisionFiles {
             self.spawn_prepare(1 - active);
         }
         Ok(())
+    }
+
+    /// Inserts `rows` into file `index` in one transaction, through the writer's connection.
+    fn insert(&self, index: usize, rows: &[NewDecision]) -> Result<(), StoreError> {
+        let mut slot = self.writers[index]
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let conn = match &mut *slot {
+            Some(conn) => conn,
+            empty => empty.insert(self.open_writer(index)?),
+        };
+        let written = (|| -> rusqlite::Result<()> {
+            let tx = conn.transaction()?;
+            {
+                let mut insert = tx.prepare_cached(
+                    "INSERT INTO decisions (id, at_ms, key_id, request, decision, snapshot) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                )?;
+                for r in rows {
+                    insert.execute(rusqlite::params![
+                        r.id, r.at_ms, r.key_id, r.request, r.decision, r.snapshot
+                    ])?;
+                }
+            }
+            tx.commit()
+        })();
+        written.map_err(|e| {
+            // Open it afresh next time, in case the connection itself is what failed.
+            *slot = None;
+            StoreError::Write(format!(
+                "storing {} decisions in {} failed: {e}",
+                rows.len(),
+                self.paths[index].display()
+            ))
+        })
+    }
+
+    /// Opens the writer's connection to file `index` (made, with its schema, by [`Self::open`]).
+    fn open_writer(&self, index: usize) -> Result<rusqlite::Connection, StoreError> {
+        let path = &self.paths[index];
+        let conn = rusqlite::Connection::open(path)
+            .and_then(|conn| {
+                conn.busy_timeout(Duration::from_secs(10))?;
+                conn.execute_batch(&format!(
+                    "PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT_FRAMES};"
+                ))?;
+                Ok(conn)
+            })
+            .map_err(|e| {
+                StoreError::Write(format!(
+                    "cannot open the decision file {} for writing: {e}",
+                    path.display()
+                ))
+            })?;
+        Ok(conn)
     }
 
     /// Starts making file `index` ready in the background, unless that is already under way.
@@ -270,6 +338,9 @@ impl DecisionFiles {
 
     /// Closes both files' connections.
     pub(crate) async fn close(&self) {
+        for writer in &self.writers {
+            writer.lock().unwrap_or_else(|e| e.into_inner()).take();
+        }
         for pool in &self.pools {
             pool.close().await;
         }
@@ -355,19 +426,18 @@ mod tests {
         let mut write = |tag: &'static str| {
             let batch = rows(tag, 3);
             written.extend(batch.iter().map(|r| r.id.clone()));
-            let files = Arc::clone(&files);
-            async move { files.write(&batch).await.unwrap() }
+            files.write(&batch).unwrap();
         };
 
         // The other file is not ready yet, so the writer stays where it is.
-        write("a").await;
+        write("a");
         assert_eq!(files.active(), 0);
         assert!(files.prepare(1).await.unwrap());
         assert_eq!(files.restarts(1).await.unwrap(), 1);
         // It moves after the write that ends its turn, and only when the other is ready.
-        write("b").await;
+        write("b");
         assert_eq!(files.active(), 1);
-        write("c").await;
+        write("c");
         assert_eq!(files.active(), 1);
 
         // A reader with a transaction open on file 0 keeps its WAL from starting over: not
@@ -378,7 +448,7 @@ mod tests {
             .await
             .unwrap();
         assert!(!files.prepare(0).await.unwrap());
-        write("d").await;
+        write("d");
         assert_eq!(files.active(), 1);
         reader.rollback().await.unwrap();
 
@@ -393,9 +463,9 @@ mod tests {
             frames <= 4 && copied == frames,
             "WAL started over: {frames} frames"
         );
-        write("e").await;
+        write("e");
         assert_eq!(files.active(), 0);
-        write("f").await;
+        write("f");
 
         assert_eq!(files.count(0).await.unwrap(), 9, "a, b and f");
         assert_eq!(files.count(1).await.unwrap(), 9, "c, d and e");
@@ -413,19 +483,19 @@ mod tests {
         let most = crate::backend_audit::ROWS_PER_STATEMENT_MAX;
         for n in [1, 5, most, most + 6] {
             let batch = rows("size", n);
-            files.write(&batch).await.unwrap();
+            files.write(&batch).unwrap();
             for r in &batch {
                 assert!(
                     store.decision(&r.id).await.unwrap().is_some(),
                     "batch of {n}"
                 );
             }
-            // The same batch again clashes on its ids (the last row's, for the one-statement
-            // sizes): nothing of it is written twice, and nothing new either.
+            // The same batch again clashes on its last row's id: nothing of it is written
+            // twice, and nothing new either.
             let mut again = rows("again", n);
             again.last_mut().unwrap().id = batch[0].id.clone();
             let before = files.count(0).await.unwrap();
-            assert!(files.write(&again).await.is_err());
+            assert!(files.write(&again).is_err());
             assert_eq!(files.count(0).await.unwrap(), before, "batch of {n}");
             assert!(store.decision(&again[0].id).await.unwrap().is_none() || n == 1);
         }
