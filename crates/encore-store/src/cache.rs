@@ -419,12 +419,16 @@ pub struct Consulted<'a> {
 }
 
 impl<'a> Consulted<'a> {
-    fn recording(&mut self, id: &'a str) {
-        if !self.recordings.contains(&id) {
-            self.recordings.push(id);
+    /// Notes a recording judged; `false` when it already was.
+    fn recording(&mut self, id: &'a str) -> bool {
+        if self.recordings.contains(&id) {
+            return false;
         }
+        self.recordings.push(id);
+        true
     }
 
+    /// Notes a work judged; `false` when it already was.
     fn work(&mut self, id: &'a str) -> bool {
         if self.works.contains(&id) {
             return false;
@@ -471,12 +475,7 @@ impl Copies<'_> {
                         id: &'c str| {
             let (key, work) = c.works.get_key_value(id)?;
             if seen.work(key) {
-                owners.extend(
-                    work.publishing_splits
-                        .iter()
-                        .flat_map(|s| s.entries())
-                        .map(|(p, _)| p.as_str()),
-                );
+                owners.extend(shareholders(&work.publishing_splits));
                 people.extend(work.writers.iter().map(Key::as_str));
             }
             Some(())
@@ -492,16 +491,10 @@ impl Copies<'_> {
             };
         for id in recordings.iter().chain(training_recordings) {
             let (key, rec) = c.recordings.get_key_value(id.as_str())?;
-            if seen.recordings.contains(&key.as_str()) {
+            if !seen.recording(key) {
                 continue;
             }
-            seen.recording(key);
-            owners.extend(
-                rec.master_splits
-                    .iter()
-                    .flat_map(|s| s.entries())
-                    .map(|(p, _)| p.as_str()),
-            );
+            owners.extend(shareholders(&rec.master_splits));
             people.extend(rec.main_artists.iter().map(Key::as_str));
             for w in &rec.works {
                 add_work(&mut seen, &mut owners, &mut people, w)?;
@@ -530,6 +523,14 @@ impl Copies<'_> {
         seen.model = model;
         Some(seen)
     }
+}
+
+/// The parties holding shares in `splits` (none while the splits are unknown).
+fn shareholders(splits: &Option<encore_core::Splits<Key>>) -> impl Iterator<Item = &str> {
+    splits
+        .iter()
+        .flat_map(|s| s.entries())
+        .map(|(p, _)| p.as_str())
 }
 
 impl CatalogView for Copies<'_> {
