@@ -108,8 +108,7 @@ impl Caller {
             work.fields
                 .splits
                 .iter()
-                .flat_map(|s| s.entries())
-                .map(|(p, _)| p),
+                .flat_map(encore_core::Splits::parties),
         )
     }
 
@@ -125,8 +124,7 @@ impl Caller {
             rec.fields
                 .splits
                 .iter()
-                .flat_map(|s| s.entries())
-                .map(|(p, _)| p),
+                .flat_map(encore_core::Splits::parties),
         )
     }
 

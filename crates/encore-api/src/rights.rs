@@ -14,7 +14,7 @@ use encore_core::rights::{
     OnRevocation, Participation, Scope, Territories, TrainingSet, UseRates, UseRequest, UseTable,
     decide,
 };
-use encore_core::{Currency, Money, Role, Territory, UseType};
+use encore_core::{Currency, Money, Role, Splits, Territory, UseType};
 use encore_store::{AgreementRecord, ParticipationRecord, limits as store_limits};
 use encore_store::{Consulted, RightsReader};
 use serde::{Deserialize, Serialize};
@@ -959,8 +959,8 @@ impl Views {
                 owners.extend(
                     rec.master_splits
                         .iter()
-                        .flat_map(|s| s.entries())
-                        .map(|(p, _)| p.to_string()),
+                        .flat_map(Splits::parties)
+                        .map(Key::to_string),
                 );
                 people.extend(rec.main_artists.iter().map(Key::to_string));
                 work_ids.extend(rec.works.iter().map(Key::to_string));
@@ -975,8 +975,8 @@ impl Views {
                 owners.extend(
                     work.publishing_splits
                         .iter()
-                        .flat_map(|s| s.entries())
-                        .map(|(p, _)| p.to_string()),
+                        .flat_map(Splits::parties)
+                        .map(Key::to_string),
                 );
                 people.extend(work.writers.iter().map(Key::to_string));
                 catalog.works.insert(Key::new(id), work);

@@ -150,6 +150,11 @@ impl<P: Clone + Eq + Hash> Splits<P> {
         &self.entries
     }
 
+    /// The parties holding a share, in the entries' order.
+    pub fn parties(&self) -> impl Iterator<Item = &P> {
+        self.entries.iter().map(|(p, _)| p)
+    }
+
     /// The same splits with each party mapped by `f`, which must map distinct parties to
     /// distinct parties (a change of representation, such as `String` to a compact key).
     pub fn map_parties<Q: Clone + Eq + Hash>(&self, mut f: impl FnMut(&P) -> Q) -> Splits<Q> {

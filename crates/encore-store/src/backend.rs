@@ -269,7 +269,7 @@ macro_rules! backend {
             }
 
             fn split_parties(splits: &Option<Splits<String>>) -> Vec<String> {
-                splits.iter().flat_map(|s| s.entries()).map(|(party, _)| party.clone()).collect()
+                splits.iter().flat_map(Splits::parties).cloned().collect()
             }
 
             async fn check_parties(tx: &mut Tx<'_>, field: &str, ids: &[String]) -> Result<(), StoreError> {
@@ -928,11 +928,11 @@ macro_rules! backend {
                 let mut party_refs: Vec<&str> = Vec::new();
                 for w in &batch.works {
                     party_refs.extend(w.writers.iter().map(String::as_str));
-                    party_refs.extend(w.splits.iter().flat_map(|s| s.entries()).map(|(r, _)| r.as_str()));
+                    party_refs.extend(w.splits.iter().flat_map(Splits::parties).map(String::as_str));
                 }
                 for r in &batch.recordings {
                     party_refs.extend(r.artists.iter().map(String::as_str));
-                    party_refs.extend(r.splits.iter().flat_map(|s| s.entries()).map(|(r, _)| r.as_str()));
+                    party_refs.extend(r.splits.iter().flat_map(Splits::parties).map(String::as_str));
                 }
                 party_refs.sort_unstable();
                 party_refs.dedup();

@@ -192,19 +192,12 @@ macro_rules! backend_audit {
                 query
             }
 
-            /// Writes `rows` (the group commit of `audit.rs`): all are stored or none.
-            ///
-            /// On SQLite a batch of up to [`super::ROWS_PER_STATEMENT_MAX`] is one `INSERT` of
-            /// exactly that many rows, atomic by itself: one round trip to the connection's
-            /// worker thread instead of `BEGIN`, insert and `COMMIT`, with each size kept
-            /// prepared. PostgreSQL, and larger batches, use one transaction of statements of
-            /// 64, 16, 4 or 1 rows, so few distinct statements share the main pool's cache.
+            /// Writes `rows` (the group commit of `audit.rs`) in one transaction of statements
+            /// of 64, 16, 4 or 1 rows, so few distinct statements share the pool's cache: all
+            /// are stored or none. Used on PostgreSQL and for an in-memory SQLite store; file
+            /// SQLite stores write their decision files themselves (`decision_files.rs`).
             pub async fn insert_decisions(p: &P, rows: &[crate::audit::NewDecision]) -> Result<(), StoreError> {
                 if rows.is_empty() {
-                    return Ok(());
-                }
-                if $sqlite && rows.len() <= super::ROWS_PER_STATEMENT_MAX {
-                    bound_insert(rows).execute(p).await?;
                     return Ok(());
                 }
                 let mut tx = p.begin().await?;

@@ -20,11 +20,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, Instant};
 
-use encore_core::PartyKind;
 use encore_core::rights::{
     Agreement, AgreementView, CatalogView, FastMap, Key, Model, ModelView, Participation,
     ParticipationView, RecordingRights, TrainingSet, UseTable, WorkRights,
 };
+use encore_core::{PartyKind, Splits};
 
 use crate::audit::dispatch_audit;
 use crate::keys::ApiKey;
@@ -418,24 +418,13 @@ pub struct Consulted<'a> {
     pub model: Option<&'a Model>,
 }
 
-impl<'a> Consulted<'a> {
-    /// Notes a recording judged; `false` when it already was.
-    fn recording(&mut self, id: &'a str) -> bool {
-        if self.recordings.contains(&id) {
-            return false;
-        }
-        self.recordings.push(id);
-        true
+/// Adds `id` to `judged` unless it is there already; `false` when it was.
+fn note<'a>(judged: &mut Vec<&'a str>, id: &'a str) -> bool {
+    let new = !judged.contains(&id);
+    if new {
+        judged.push(id);
     }
-
-    /// Notes a work judged; `false` when it already was.
-    fn work(&mut self, id: &'a str) -> bool {
-        if self.works.contains(&id) {
-            return false;
-        }
-        self.works.push(id);
-        true
-    }
+    new
 }
 
 impl RightsReader<'_> {
@@ -474,8 +463,13 @@ impl Copies<'_> {
                         people: &mut Vec<&'c str>,
                         id: &'c str| {
             let (key, work) = c.works.get_key_value(id)?;
-            if seen.work(key) {
-                owners.extend(shareholders(&work.publishing_splits));
+            if note(&mut seen.works, key) {
+                owners.extend(
+                    work.publishing_splits
+                        .iter()
+                        .flat_map(Splits::parties)
+                        .map(Key::as_str),
+                );
                 people.extend(work.writers.iter().map(Key::as_str));
             }
             Some(())
@@ -491,10 +485,15 @@ impl Copies<'_> {
             };
         for id in recordings.iter().chain(training_recordings) {
             let (key, rec) = c.recordings.get_key_value(id.as_str())?;
-            if !seen.recording(key) {
+            if !note(&mut seen.recordings, key) {
                 continue;
             }
-            owners.extend(shareholders(&rec.master_splits));
+            owners.extend(
+                rec.master_splits
+                    .iter()
+                    .flat_map(Splits::parties)
+                    .map(Key::as_str),
+            );
             people.extend(rec.main_artists.iter().map(Key::as_str));
             for w in &rec.works {
                 add_work(&mut seen, &mut owners, &mut people, w)?;
@@ -523,14 +522,6 @@ impl Copies<'_> {
         seen.model = model;
         Some(seen)
     }
-}
-
-/// The parties holding shares in `splits` (none while the splits are unknown).
-fn shareholders(splits: &Option<encore_core::Splits<Key>>) -> impl Iterator<Item = &str> {
-    splits
-        .iter()
-        .flat_map(|s| s.entries())
-        .map(|(p, _)| p.as_str())
 }
 
 impl CatalogView for Copies<'_> {
