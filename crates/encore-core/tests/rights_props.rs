@@ -476,3 +476,62 @@ proptest! {
         prop_assert!(d.has(encore_core::rights::ReasonCode::InputNotFound));
     }
 }
+
+/// A change to an index of agreements.
+#[derive(Clone, Debug)]
+enum Edit {
+    Remove(prop::sample::Index),
+    Revoke(prop::sample::Index, i64),
+    Insert(Agreement, prop::sample::Index),
+}
+
+fn edits() -> impl Strategy<Value = Vec<Edit>> {
+    let edit = prop_oneof![
+        any::<prop::sample::Index>().prop_map(Edit::Remove),
+        (any::<prop::sample::Index>(), 0i64..40).prop_map(|(i, at)| Edit::Revoke(i, at)),
+        (agreement(), any::<prop::sample::Index>()).prop_map(|(a, i)| Edit::Insert(a, i)),
+    ];
+    proptest::collection::vec(edit, 0..8)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    /// The index's picks (catalogue-wide agreements, then those listing the item) decide
+    /// exactly as a scan of all the licensor's agreements does, through inserts (some
+    /// replacing an id), removals and revocations.
+    #[test]
+    fn index_decides_as_a_plain_scan(mut s in scenario(), edits in edits(), request in request()) {
+        let mut next = 100;
+        for edit in edits {
+            let ids: Vec<String> = s.agreements.iter().map(|a| a.id.clone()).collect();
+            match edit {
+                Edit::Remove(i) if !ids.is_empty() => {
+                    prop_assert!(s.agreements.remove(i.get::<String>(&ids)).is_some());
+                }
+                Edit::Revoke(i, at_ms) if !ids.is_empty() => {
+                    s.agreements.revoke(i.get::<String>(&ids), at_ms);
+                }
+                Edit::Insert(mut a, i) => {
+                    a.id = if ids.is_empty() || next % 2 == 0 {
+                        format!("agr{next}")
+                    } else {
+                        i.get::<String>(&ids).clone()
+                    };
+                    next += 1;
+                    s.agreements.insert(a);
+                }
+                _ => {}
+            }
+        }
+        let plain: HashMap<String, Vec<Agreement>> = (0..PARTIES)
+            .map(|p| {
+                let list = encore_core::rights::AgreementView::by_licensor(&s.agreements, &party(p));
+                (party(p), list.to_vec())
+            })
+            .collect();
+        let indexed = s.decide(&request);
+        let scanned = decide(&request, &s.catalog, &plain, &s.people, &s.table, &s.models);
+        prop_assert_eq!(indexed, scanned);
+    }
+}

@@ -278,9 +278,18 @@ pub struct Candidates<'a> {
     agreements: &'a [Agreement],
     /// Compact terms parallel to `agreements`, when the view keeps them.
     terms: &'a [Terms],
-    /// Indices into `agreements`; `None` means all of them, in order.
-    picks: Option<(&'a [u32], &'a [u32])>,
+    /// What an index picked; `None` means all of `agreements`, in order.
+    picks: Option<Picks<'a>>,
     next: usize,
+}
+
+/// The candidates an index picked for an item: the licensor's catalogue-wide agreements, then
+/// those of the agreements listing the item that are the licensor's.
+#[derive(Clone, Copy, Debug)]
+struct Picks<'a> {
+    general: &'a [General],
+    listed: &'a [Listing],
+    licensor: u32,
 }
 
 impl<'a> Candidates<'a> {
@@ -300,17 +309,6 @@ impl<'a> Candidates<'a> {
         self.picks.is_some()
     }
 
-    /// The agreements at positions `first` then `second` of `agreements`; every one of them
-    /// must cover the item.
-    fn picked(licensed: &'a Licensed, first: &'a [u32], second: &'a [u32]) -> Self {
-        Self {
-            agreements: &licensed.list,
-            terms: &licensed.terms,
-            picks: Some((first, second)),
-            next: 0,
-        }
-    }
-
     /// The next candidate, assessed for a use of `item` (see [`Agreement::assess`]), and
     /// whether it requires approval. Reads the compact terms when the view keeps them, so the
     /// common case never touches the agreement itself.
@@ -321,14 +319,14 @@ impl<'a> Candidates<'a> {
         territory: Territory,
         at_ms: i64,
     ) -> Option<(Option<Failures>, bool)> {
-        let at = self.position()?;
+        let (at, terms) = self.position()?;
         let agreement = self.agreements.get(at)?;
-        let Some(terms) = self.terms.get(at) else {
+        let Some(terms) = terms else {
             let scope_known = self.scope_known();
             let assessed = agreement.assess(item, scope_known, use_type, territory, at_ms);
             return Some((assessed, agreement.requires_approval));
         };
-        // Picked candidates are in scope; `terms` exist only on picked candidates.
+        // Picked candidates are in scope; only picked candidates come with terms.
         let revoked = match terms.status {
             AgreementStatus::Proposed => return Some((None, terms.requires_approval)),
             AgreementStatus::Accepted => false,
@@ -350,26 +348,44 @@ impl<'a> Candidates<'a> {
         Some((Some(Failures(bits)), terms.requires_approval))
     }
 
+    /// Reads every candidate's compact terms (or the agreements, without them) so that they are
+    /// cached when assessed; returns a number derived from them, to be used or discarded.
+    pub(crate) fn warm(mut self) -> usize {
+        let mut touched = 0;
+        while let Some((at, terms)) = self.position() {
+            touched ^= match terms {
+                Some(terms) => terms.uses as usize,
+                None => self.agreements.get(at).map_or(0, |a| a.uses.len()),
+            };
+        }
+        touched
+    }
+
     /// The remaining candidates with their positions in the licensor's list.
     pub(crate) fn positioned(mut self) -> impl Iterator<Item = (usize, &'a Agreement)> {
         std::iter::from_fn(move || {
-            let at = self.position()?;
+            let (at, _) = self.position()?;
             Some((at, self.agreements.get(at)?))
         })
     }
 
-    /// Position in `agreements` of the next candidate.
-    fn position(&mut self) -> Option<usize> {
-        let i = self.next;
-        self.next += 1;
-        match self.picks {
-            None => (i < self.agreements.len()).then_some(i),
-            Some((first, second)) => {
-                let at = match first.get(i) {
-                    Some(&at) => at,
-                    None => *second.get(i - first.len())?,
-                };
-                Some(at as usize)
+    /// Position in `agreements` of the next candidate, and its compact terms if kept.
+    fn position(&mut self) -> Option<(usize, Option<Terms>)> {
+        let Some(picks) = self.picks else {
+            let at = self.next;
+            self.next += 1;
+            return (at < self.agreements.len()).then_some((at, None));
+        };
+        if let Some(g) = picks.general.get(self.next) {
+            self.next += 1;
+            return Some((g.at as usize, Some(g.terms)));
+        }
+        loop {
+            let listing = picks.listed.get(self.next - picks.general.len())?;
+            self.next += 1;
+            if listing.licensor == picks.licensor {
+                let at = listing.at as usize;
+                return Some((at, self.terms.get(at).copied()));
             }
         }
     }
@@ -407,7 +423,7 @@ impl<'a> Iterator for Candidates<'a> {
     type Item = &'a Agreement;
 
     fn next(&mut self) -> Option<&'a Agreement> {
-        let at = self.position()?;
+        let (at, _) = self.position()?;
         self.agreements.get(at)
     }
 }
@@ -433,61 +449,47 @@ where
     }
 }
 
-/// One licensor's agreements, with which of them apply to everything and which list items.
+/// A catalogue-wide agreement: its position in its licensor's list, with its terms beside it
+/// so that checking it reads one array.
+#[derive(Clone, Copy, Debug)]
+struct General {
+    at: u32,
+    terms: Terms,
+}
+
+/// An agreement listing an item: its licensor's tag and its position in that licensor's list.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Listing {
+    licensor: u32,
+    at: u32,
+}
+
+/// One licensor's agreements, with the terms of each and which apply to everything.
 #[derive(Clone, Debug, Default)]
 struct Licensed {
+    /// Names the licensor in [`Listing`]s; never reused within an index.
+    tag: u32,
     list: Vec<Agreement>,
     /// `Terms::of` each agreement in `list`, position for position.
     terms: Vec<Terms>,
-    /// Positions in `list` of catalogue-wide agreements.
-    general: Vec<u32>,
-    /// Positions in `list` of the agreements listing each recording.
-    recordings: FastMap<Key, Vec<u32>>,
-    /// Positions in `list` of the agreements listing each work.
-    works: FastMap<Key, Vec<u32>>,
+    /// The catalogue-wide agreements in `list`.
+    general: Vec<General>,
 }
 
-impl Licensed {
-    fn index(&mut self, at: usize) {
-        let pos = u32::try_from(at).expect("fewer than 2^32 agreements per licensor");
-        self.terms.push(Terms::of(&self.list[at]));
-        match &self.list[at].scope {
-            Scope::AllWhereLicensorHoldsShares => self.general.push(pos),
-            Scope::Recordings(set) => {
-                for r in set {
-                    self.recordings.entry(Key::new(r)).or_default().push(pos);
-                }
-            }
-            Scope::Works(set) => {
-                for w in set {
-                    self.works.entry(Key::new(w)).or_default().push(pos);
-                }
-            }
-        }
-    }
-
-    fn reindex(&mut self) {
-        self.terms.clear();
-        self.general.clear();
-        self.recordings.clear();
-        self.works.clear();
-        for at in 0..self.list.len() {
-            self.index(at);
-        }
-    }
-
-    fn for_item<'a>(&'a self, map: &'a FastMap<Key, Vec<u32>>, id: &str) -> Candidates<'a> {
-        let listed = map.get(id).map_or(&[][..], Vec::as_slice);
-        Candidates::picked(self, &self.general, listed)
-    }
-}
-
-/// Agreements grouped by licensor, with an id index for updates and revocation, and per
-/// licensor an index from listed item to the agreements listing it.
+/// Agreements grouped by licensor, with an id index for updates and revocation, and an index
+/// from each listed recording or work to the agreements (of any licensor) listing it.
+// One item index for all licensors rather than one per licensor: a decision asks about each
+// owner of an item in turn, and the item's entry, read for the first owner, is then cached.
 #[derive(Clone, Debug, Default)]
 pub struct AgreementIndex {
     by_licensor: FastMap<Key, Licensed>,
     licensor_of: FastMap<Key, Key>,
+    /// The agreements listing each recording.
+    recordings: FastMap<Key, Vec<Listing>>,
+    /// The agreements listing each work.
+    works: FastMap<Key, Vec<Listing>>,
+    /// The tag the next new licensor gets.
+    next_tag: u32,
 }
 
 impl AgreementIndex {
@@ -501,24 +503,39 @@ impl AgreementIndex {
         self.remove(&agreement.id);
         self.licensor_of
             .insert(Key::new(&agreement.id), Key::new(&agreement.licensor));
-        let licensed = self
-            .by_licensor
-            .entry(Key::new(&agreement.licensor))
-            .or_default();
+        let licensed = match self.by_licensor.get_mut(agreement.licensor.as_str()) {
+            Some(licensed) => licensed,
+            None => {
+                let tag = self.next_tag;
+                self.next_tag = tag.checked_add(1).expect("fewer than 2^32 licensors");
+                let entry = self.by_licensor.entry(Key::new(&agreement.licensor));
+                entry.or_insert(Licensed {
+                    tag,
+                    ..Licensed::default()
+                })
+            }
+        };
         licensed.list.push(agreement);
-        licensed.index(licensed.list.len() - 1);
+        let at = licensed.list.len() - 1;
+        index(licensed, at, &mut self.recordings, &mut self.works);
     }
 
     /// Removes an agreement by id, returning it.
     pub fn remove(&mut self, id: &str) -> Option<Agreement> {
         let licensor = self.licensor_of.remove(id)?;
         let licensed = self.by_licensor.get_mut(&licensor)?;
-        let index = licensed.list.iter().position(|a| a.id == id)?;
-        let removed = licensed.list.swap_remove(index);
+        let index_of = licensed.list.iter().position(|a| a.id == id)?;
+        // Positions after the removed one change: unlist the licensor, then list it again.
+        unlist(licensed, &mut self.recordings, &mut self.works);
+        let removed = licensed.list.swap_remove(index_of);
         if licensed.list.is_empty() {
             self.by_licensor.remove(&licensor);
         } else {
-            licensed.reindex();
+            licensed.terms.clear();
+            licensed.general.clear();
+            for at in 0..licensed.list.len() {
+                index(licensed, at, &mut self.recordings, &mut self.works);
+            }
         }
         Some(removed)
     }
@@ -550,7 +567,11 @@ impl AgreementIndex {
             return false;
         }
         licensed.list[at].status = AgreementStatus::Revoked { at_ms };
-        licensed.terms[at] = Terms::of(&licensed.list[at]);
+        let terms = Terms::of(&licensed.list[at]);
+        licensed.terms[at] = terms;
+        for g in licensed.general.iter_mut().filter(|g| g.at as usize == at) {
+            g.terms = terms;
+        }
         true
     }
 
@@ -568,6 +589,79 @@ impl AgreementIndex {
     pub fn iter(&self) -> impl Iterator<Item = &Agreement> {
         self.by_licensor.values().flat_map(|l| &l.list)
     }
+
+    fn candidates<'a>(
+        &'a self,
+        licensor: &str,
+        items: &'a FastMap<Key, Vec<Listing>>,
+        item: &str,
+    ) -> Candidates<'a> {
+        let Some(licensed) = self.by_licensor.get(licensor) else {
+            return Candidates::all(&[]);
+        };
+        Candidates {
+            agreements: &licensed.list,
+            terms: &licensed.terms,
+            picks: Some(Picks {
+                general: &licensed.general,
+                listed: items.get(item).map_or(&[][..], Vec::as_slice),
+                licensor: licensed.tag,
+            }),
+            next: 0,
+        }
+    }
+}
+
+/// Indexes the agreement at position `at` of `licensed`: its terms, and where it applies.
+fn index(
+    licensed: &mut Licensed,
+    at: usize,
+    recordings: &mut FastMap<Key, Vec<Listing>>,
+    works: &mut FastMap<Key, Vec<Listing>>,
+) {
+    let pos = u32::try_from(at).expect("fewer than 2^32 agreements per licensor");
+    let terms = Terms::of(&licensed.list[at]);
+    licensed.terms.push(terms);
+    let listing = Listing {
+        licensor: licensed.tag,
+        at: pos,
+    };
+    match &licensed.list[at].scope {
+        Scope::AllWhereLicensorHoldsShares => licensed.general.push(General { at: pos, terms }),
+        Scope::Recordings(set) => {
+            for r in set {
+                recordings.entry(Key::new(r)).or_default().push(listing);
+            }
+        }
+        Scope::Works(set) => {
+            for w in set {
+                works.entry(Key::new(w)).or_default().push(listing);
+            }
+        }
+    }
+}
+
+/// Removes every listing of `licensed`'s agreements from the item indexes.
+fn unlist(
+    licensed: &Licensed,
+    recordings: &mut FastMap<Key, Vec<Listing>>,
+    works: &mut FastMap<Key, Vec<Listing>>,
+) {
+    for agreement in &licensed.list {
+        let (map, set) = match &agreement.scope {
+            Scope::AllWhereLicensorHoldsShares => continue,
+            Scope::Recordings(set) => (&mut *recordings, set),
+            Scope::Works(set) => (&mut *works, set),
+        };
+        for item in set {
+            if let Some(listings) = map.get_mut(item.as_str()) {
+                listings.retain(|l| l.licensor != licensed.tag);
+                if listings.is_empty() {
+                    map.remove(item.as_str());
+                }
+            }
+        }
+    }
 }
 
 impl AgreementView for AgreementIndex {
@@ -578,17 +672,11 @@ impl AgreementView for AgreementIndex {
     }
 
     fn for_recording(&self, licensor: &str, recording: &str) -> Candidates<'_> {
-        match self.by_licensor.get(licensor) {
-            Some(l) => l.for_item(&l.recordings, recording),
-            None => Candidates::all(&[]),
-        }
+        self.candidates(licensor, &self.recordings, recording)
     }
 
     fn for_work(&self, licensor: &str, work: &str) -> Candidates<'_> {
-        match self.by_licensor.get(licensor) {
-            Some(l) => l.for_item(&l.works, work),
-            None => Candidates::all(&[]),
-        }
+        self.candidates(licensor, &self.works, work)
     }
 }
 
