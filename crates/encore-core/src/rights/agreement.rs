@@ -309,26 +309,27 @@ impl<'a> Candidates<'a> {
         self.picks.is_some()
     }
 
-    /// The next candidate, assessed for a use of `item` (see [`Agreement::assess`]), and
-    /// whether it requires approval. Reads the compact terms when the view keeps them, so the
-    /// common case never touches the agreement itself.
+    /// The next candidate's position in the licensor's list, the candidate assessed for a use
+    /// of `item` (see [`Agreement::assess`]), and whether it requires approval. Reads the
+    /// compact terms when the view keeps them, so the common case never touches the agreement
+    /// itself.
     pub(crate) fn assess_next(
         &mut self,
         item: ItemRef<'_>,
         use_type: UseType,
         territory: Territory,
         at_ms: i64,
-    ) -> Option<(Option<Failures>, bool)> {
+    ) -> Option<(usize, Option<Failures>, bool)> {
         let (at, terms) = self.position()?;
         let agreement = self.agreements.get(at)?;
         let Some(terms) = terms else {
             let scope_known = self.scope_known();
             let assessed = agreement.assess(item, scope_known, use_type, territory, at_ms);
-            return Some((assessed, agreement.requires_approval));
+            return Some((at, assessed, agreement.requires_approval));
         };
         // Picked candidates are in scope; only picked candidates come with terms.
         let revoked = match terms.status {
-            AgreementStatus::Proposed => return Some((None, terms.requires_approval)),
+            AgreementStatus::Proposed => return Some((at, None, terms.requires_approval)),
             AgreementStatus::Accepted => false,
             AgreementStatus::Revoked { at_ms: revoked } => at_ms >= revoked,
         };
@@ -345,7 +346,12 @@ impl<'a> Candidates<'a> {
         if !terms.everywhere && !agreement.territories.covers(territory) {
             bits |= Failures::TERRITORY_EXCLUDED;
         }
-        Some((Some(Failures(bits)), terms.requires_approval))
+        Some((at, Some(Failures(bits)), terms.requires_approval))
+    }
+
+    /// The agreement at a position [`Candidates::assess_next`] gave.
+    pub(crate) fn agreement(&self, at: usize) -> Option<&'a Agreement> {
+        self.agreements.get(at)
     }
 
     /// Reads every candidate's compact terms (or the agreements, without them) so that they are
@@ -359,14 +365,6 @@ impl<'a> Candidates<'a> {
             };
         }
         touched
-    }
-
-    /// The remaining candidates with their positions in the licensor's list.
-    pub(crate) fn positioned(mut self) -> impl Iterator<Item = (usize, &'a Agreement)> {
-        std::iter::from_fn(move || {
-            let (at, _) = self.position()?;
-            Some((at, self.agreements.get(at)?))
-        })
     }
 
     /// Position in `agreements` of the next candidate, and its compact terms if kept.

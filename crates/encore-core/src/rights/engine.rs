@@ -3,13 +3,12 @@
 
 use std::slice;
 
-use super::Agreement;
 use super::agreement::{Failures, ItemRef};
 use super::{
     AgreementView, ArtistRule, CatalogView, Choice, Decision, Input, Item, Key, Model, ModelView,
     ParticipationView, PartyId, Reason, ReasonCode, TrainingSet, UseRequest, UseRule, UseTable,
 };
-use super::{RecordingRights, WorkRights};
+use super::{Candidates, Participation, RecordingRights, WorkRights};
 use crate::{Splits, Territory, UseType};
 
 /// Decides whether `request` may go ahead, who must approve it, and every reason if not.
@@ -225,6 +224,34 @@ fn reason(
 
 /// How many inputs, and how many works linked to them, [`Judge::warm`] reads ahead.
 const WARM: usize = 8;
+/// How many owners' agreement lists, and people's choices, [`Judge::warm`] reads ahead.
+const WARM_LOOKUPS: usize = 32;
+
+/// A few things to read ahead, on the stack; what does not fit is left out.
+struct Ahead<T, const N: usize> {
+    items: [Option<T>; N],
+    len: usize,
+}
+
+impl<T, const N: usize> Ahead<T, N> {
+    fn new() -> Self {
+        Self {
+            items: [const { None }; N],
+            len: 0,
+        }
+    }
+
+    fn push(&mut self, item: T) {
+        if let Some(slot) = self.items.get_mut(self.len) {
+            *slot = Some(item);
+            self.len += 1;
+        }
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &T> {
+        self.items[..self.len].iter().flatten()
+    }
+}
 
 /// Everything one decision reads, fixed for its duration.
 struct Judge<'v, C: ?Sized, A: ?Sized, P: ?Sized> {
@@ -252,75 +279,73 @@ where
         }
     }
 
-    /// Reads, level by level across all inputs, what judging them will read: the inputs, then
-    /// their owners' agreements, people and linked works, then those works' owners and writers.
-    /// Each level's lookups are independent of one another, so their cache misses overlap
-    /// instead of queueing behind each other as they do in the depth-first judging that
-    /// follows, which then finds them cached. Only reads, and only a warm-up: the decision
-    /// never depends on it. Looks at the first [`WARM`] inputs and linked works.
+    /// Reads, level by level across all inputs, what judging them will read: the inputs; then
+    /// their owners' agreement lists, their people and their linked works; then those works'
+    /// owners and writers; then the agreements' terms and the people's choices. Each level's
+    /// lookups are independent of one another, so their cache misses overlap instead of
+    /// queueing behind each other as they do in the depth-first judging that follows, which
+    /// then finds them cached. Only reads, and only a warm-up: the decision never depends on
+    /// it, and what does not fit in its small buffers is skipped.
     fn warm(&self, recordings: &[String], works: &[String]) {
         let rule = self.rule;
-        let people = rule.artists == ArtistRule::MainArtists;
-        let mut touched = 0usize;
-        let mut recs: [Option<(&str, &RecordingRights)>; WARM] = [None; WARM];
-        for (slot, r) in recs.iter_mut().zip(recordings) {
-            *slot = self.catalog.recording(r).map(|rec| (r.as_str(), rec));
+        let mut recs: Ahead<(&str, &RecordingRights), WARM> = Ahead::new();
+        for r in recordings {
+            if let Some(rec) = self.catalog.recording(r) {
+                recs.push((r, rec));
+            }
         }
-        let mut linked: [Option<(&str, Option<&str>, &WorkRights)>; WARM] = [None; WARM];
-        let mut n = 0;
+        let mut linked: Ahead<(&str, Option<&str>, &WorkRights), WARM> = Ahead::new();
         for w in works {
-            if n == WARM {
-                break;
-            }
             if let Some(work) = self.catalog.work(w) {
-                linked[n] = Some((w.as_str(), None, work));
-                n += 1;
+                linked.push((w, None, work));
             }
         }
-        for (r, rec) in recs.iter().flatten() {
+        let mut owners: Ahead<Candidates<'_>, WARM_LOOKUPS> = Ahead::new();
+        let mut people: Ahead<(&Participation, Option<&str>, &[Key]), WARM_LOOKUPS> = Ahead::new();
+        for &(r, rec) in recs.iter() {
             if rule.master_owners {
                 for owner in rec.master_splits.iter().flat_map(Splits::parties) {
-                    touched ^= self.agreements.for_recording(owner, r).warm();
+                    owners.push(self.agreements.for_recording(owner, r));
                 }
             }
-            if people {
+            if rule.artists == ArtistRule::MainArtists {
                 for artist in &rec.main_artists {
-                    touched ^= self.choice(artist, Some(r), &rec.works);
+                    if let Some(p) = self.participation.participation(artist) {
+                        people.push((p, Some(r), &rec.works));
+                    }
                 }
             }
             if rule.publishing_owners || rule.writers {
                 for w in &rec.works {
-                    if n == WARM {
-                        break;
-                    }
                     if let Some(work) = self.catalog.work(w) {
-                        linked[n] = Some((w.as_str(), Some(r), work));
-                        n += 1;
+                        linked.push((w, Some(r), work));
                     }
                 }
             }
         }
-        for (w, via, work) in linked.iter().flatten() {
+        for &(w, via, work) in linked.iter() {
             if rule.publishing_owners {
                 for owner in work.publishing_splits.iter().flat_map(Splits::parties) {
-                    touched ^= self.agreements.for_work(owner, w).warm();
+                    owners.push(self.agreements.for_work(owner, w));
                 }
             }
             if rule.writers {
                 for writer in &work.writers {
-                    touched ^= self.choice(writer, *via, &[]);
+                    if let Some(p) = self.participation.participation(writer) {
+                        people.push((p, via, &[]));
+                    }
                 }
             }
         }
+        let mut touched = 0usize;
+        for candidates in owners.iter() {
+            touched ^= candidates.clone().warm();
+        }
+        for &(p, recording, works) in people.iter() {
+            let choice = p.effective(self.use_type, recording, works);
+            touched ^= choice.map_or(3, |c| c as usize);
+        }
         std::hint::black_box(touched);
-    }
-
-    /// A person's effective choice as a number, for [`Judge::warm`].
-    fn choice(&self, party: &str, recording: Option<&str>, works: &[Key]) -> usize {
-        self.participation
-            .participation(party)
-            .and_then(|p| p.effective(self.use_type, recording, works))
-            .map_or(3, |c| c as usize)
     }
 
     /// Master owners and main artists of a recording input, then its linked works.
@@ -457,7 +482,9 @@ where
         let mut considered = false;
         let mut licensed = false;
         let mut needs_approval = false;
-        while let Some((assessed, requires_approval)) =
+        // Candidates that apply but fail, by position, for the explanation if none licenses.
+        let mut failing: Vec<(usize, Failures)> = Vec::new();
+        while let Some((position, assessed, requires_approval)) =
             candidates.assess_next(item, self.use_type, self.territory, self.at_ms)
         {
             if let Some(failures) = assessed {
@@ -466,6 +493,8 @@ where
                     licensed = true;
                     // Where several agreements license the use, the stricter terms apply.
                     needs_approval |= requires_approval;
+                } else if out.explain && !licensed {
+                    failing.push((position, failures));
                 }
             }
         }
@@ -479,29 +508,20 @@ where
             out.deny(|| at.reason(ReasonCode::NoAgreement, Some(party), None));
             return;
         }
-        // Rare path: say what is wrong with each agreement that could have applied, in the
-        // licensor's order.
-        let candidates = match item {
-            ItemRef::Recording(id) => self.agreements.for_recording(party, id),
-            ItemRef::Work(id) => self.agreements.for_work(party, id),
-        };
-        let scope_known = candidates.scope_known();
-        let mut in_order: Vec<(usize, &Agreement)> = candidates.positioned().collect();
-        in_order.sort_unstable_by_key(|(at, _)| *at);
+        // Say what is wrong with each agreement that could have applied, in the licensor's
+        // order.
+        failing.sort_unstable_by_key(|(position, _)| *position);
         const CODES: [(u8, ReasonCode); 4] = [
             (Failures::REVOKED, ReasonCode::AgreementRevoked),
             (Failures::OUTSIDE_WINDOW, ReasonCode::OutsideWindow),
             (Failures::USE_NOT_LICENSED, ReasonCode::UseNotLicensed),
             (Failures::TERRITORY_EXCLUDED, ReasonCode::TerritoryExcluded),
         ];
-        for (_, a) in in_order {
-            let assessed = a.assess(item, scope_known, self.use_type, self.territory, self.at_ms);
-            let Some(failures) = assessed else {
-                continue;
-            };
+        for (position, failures) in failing {
+            let id = candidates.agreement(position).map(|a| a.id.as_str());
             for (bit, code) in CODES {
                 if failures.has(bit) {
-                    out.deny(|| at.reason(code, Some(party), Some(&a.id)));
+                    out.deny(|| at.reason(code, Some(party), id));
                 }
             }
         }
