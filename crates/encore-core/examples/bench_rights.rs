@@ -5,6 +5,8 @@
 //! `decide` per call for 100,000 random requests with 1, 2, 3 and 4 recording inputs.
 //!
 //! Run with `cargo run --release -p encore-core --example bench_rights`.
+//!
+//! It allocates with mimalloc, as the `encore` binary does: a denial's reasons are allocated.
 
 use std::collections::BTreeSet;
 use std::hint::black_box;
@@ -15,6 +17,9 @@ use encore_core::rights::{
     Participation, RecordingRights, Scope, Territories, UseRequest, UseTable, WorkRights, decide,
 };
 use encore_core::{PartyKind, Share, Splits, Territory, UseType};
+
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 const RECORDINGS: usize = 1_000_000;
 const WORKS: usize = 250_000;
