@@ -50,6 +50,8 @@ pub mod limits {
     pub const RELATIONS_PER_ITEM_MAX: usize = 64;
     /// Connections in the PostgreSQL pool.
     pub const PG_POOL_CONNECTIONS_MAX: u32 = 16;
+    /// A pooled PostgreSQL connection idle this long is pinged before it is handed out.
+    pub const PG_PING_IDLE_AFTER: std::time::Duration = std::time::Duration::from_secs(10);
     /// Connections in the SQLite pool (readers; SQLite serialises writers).
     pub const SQLITE_POOL_CONNECTIONS_MAX: u32 = 8;
     /// WAL frames (16 KiB pages) at which `encore serve`'s checkpointer starts the WAL file
@@ -146,6 +148,20 @@ impl Store {
             let pool = PgPoolOptions::new()
                 .max_connections(limits::PG_POOL_CONNECTIONS_MAX)
                 .acquire_timeout(Duration::from_secs(10))
+                // sqlx pings every connection it hands out by default: a round trip to the
+                // server before each statement. Ping only one that sat idle long enough to
+                // have been dropped (a restarted server, a proxy's idle timeout); a connection
+                // that fails anyway fails its statement, which reports the error, and is
+                // closed.
+                .test_before_acquire(false)
+                .before_acquire(|conn, meta| {
+                    Box::pin(async move {
+                        if meta.idle_for >= limits::PG_PING_IDLE_AFTER {
+                            sqlx::Connection::ping(conn).await?;
+                        }
+                        Ok(true)
+                    })
+                })
                 .connect_with(options)
                 .await?;
             return Ok(Self::with_pool(Pool::Postgres(pool), None));
