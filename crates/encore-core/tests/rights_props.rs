@@ -533,5 +533,11 @@ proptest! {
         let indexed = s.decide(&request);
         let scanned = decide(&request, &s.catalog, &plain, &s.people, &s.table, &s.models);
         prop_assert_eq!(indexed, scanned);
+        // The last representable time: open-ended agreements still license then.
+        let mut last = request.clone();
+        last.at_ms = i64::MAX;
+        let indexed = s.decide(&last);
+        let scanned = decide(&last, &s.catalog, &plain, &s.people, &s.table, &s.models);
+        prop_assert_eq!(indexed, scanned);
     }
 }

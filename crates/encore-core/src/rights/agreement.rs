@@ -337,7 +337,7 @@ impl<'a> Candidates<'a> {
         if revoked {
             bits |= Failures::REVOKED;
         }
-        if at_ms < terms.starts_at_ms || at_ms >= terms.ends_at_ms {
+        if at_ms < terms.starts_at_ms || (!terms.open_ended && at_ms >= terms.ends_at_ms) {
             bits |= Failures::OUTSIDE_WINDOW;
         }
         if terms.uses & (1 << use_type as u16) == 0 {
@@ -395,8 +395,10 @@ impl<'a> Candidates<'a> {
 pub(crate) struct Terms {
     status: AgreementStatus,
     starts_at_ms: i64,
-    /// Exclusive end; `i64::MAX` when open-ended.
+    /// Exclusive end, when not open-ended.
     ends_at_ms: i64,
+    /// No end: licenses at every time from the start, the last representable one too.
+    open_ended: bool,
     /// Bit `u` set when use type `u` is licensed.
     uses: u16,
     /// Covers every territory, including a world-wide use.
@@ -410,6 +412,7 @@ impl Terms {
             status: a.status,
             starts_at_ms: a.starts_at_ms,
             ends_at_ms: a.ends_at_ms.unwrap_or(i64::MAX),
+            open_ended: a.ends_at_ms.is_none(),
             uses: a.uses.iter().fold(0, |m, &u| m | 1 << u as u16),
             everywhere: a.territories.covers(Territory::world()),
             requires_approval: a.requires_approval,
