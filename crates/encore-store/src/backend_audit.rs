@@ -1,73 +1,35 @@
 //! The SQL of the audit log and stored decisions, written once and compiled for each engine,
 //! like `backend.rs`. Hashes and documents are made in `audit.rs`; this file moves text.
 
-/// Most decisions written by one `INSERT` statement.
-pub(crate) const ROWS_PER_STATEMENT_MAX: usize = 64;
-
-/// `insert_decisions` for each engine: on SQLite (an in-memory store; file stores write their
-/// decision files themselves, `decision_files.rs`) statements of 64, 16, 4 or 1 rows in one
+/// `insert_decisions` for each engine: on SQLite (only an in-memory store; file stores write
+/// their decision files themselves, `decision_files.rs`) one prepared statement per row in one
 /// transaction; on PostgreSQL one statement over arrays, whatever the number of rows.
 macro_rules! insert_decisions {
     (true) => {
-            /// `INSERT INTO decisions … VALUES` with `n` rows of numbered parameters, for `n`
-            /// from 1 to [`super::ROWS_PER_STATEMENT_MAX`], each made once.
-            fn insert_sql(n: usize) -> &'static str {
-                static SQL: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
-                let statements = SQL.get_or_init(|| {
-                    (1..=super::ROWS_PER_STATEMENT_MAX)
-                        .map(|n| {
-                            let values: Vec<String> = (0..n)
-                                .map(|i| {
-                                    let b = i * 6;
-                                    format!("(${}, ${}, ${}, ${}, ${}, ${})", b + 1, b + 2, b + 3, b + 4, b + 5, b + 6)
-                                })
-                                .collect();
-                            format!(
-                                "INSERT INTO decisions (id, at_ms, key_id, request, decision, snapshot) VALUES {}",
-                                values.join(", ")
-                            )
-                        })
-                        .collect()
-                });
-                &statements[n - 1]
-            }
-
-            /// The insert of exactly `rows`, bound.
-            fn bound_insert(
-                rows: &[crate::audit::NewDecision],
-            ) -> sqlx::query::Query<'_, Db, <Db as sqlx::Database>::Arguments<'_>> {
-                let mut query = sqlx::query(insert_sql(rows.len()));
-                for r in rows {
-                    query = query
-                        .bind(&r.id)
-                        .bind(r.at_ms)
-                        .bind(&r.key_id)
-                        .bind(&r.request)
-                        .bind(&r.decision)
-                        .bind(&r.snapshot);
-                }
-                query
-            }
-
-            /// Writes `rows` (the group commit of `audit.rs`) in one transaction of statements
-            /// of 64, 16, 4 or 1 rows, so few distinct statements share the pool's cache: all
-            /// are stored or none.
+            /// Writes `rows` (the group commit of `audit.rs`) in one transaction, one row per
+            /// statement: all are stored or none.
             pub async fn insert_decisions(p: &P, rows: &[crate::audit::NewDecision]) -> Result<(), StoreError> {
                 if rows.is_empty() {
                     return Ok(());
                 }
                 let mut tx = p.begin().await?;
-                let mut rest = rows;
-                while !rest.is_empty() {
-                    let n = [super::ROWS_PER_STATEMENT_MAX, 16, 4, 1].into_iter().find(|n| *n <= rest.len()).unwrap_or(1);
-                    let (chunk, tail) = rest.split_at(n);
-                    bound_insert(chunk).execute(&mut *tx).await?;
-                    rest = tail;
+                for r in rows {
+                    sqlx::query(
+                        "INSERT INTO decisions (id, at_ms, key_id, request, decision, snapshot) \
+                         VALUES ($1, $2, $3, $4, $5, $6)",
+                    )
+                    .bind(&r.id)
+                    .bind(r.at_ms)
+                    .bind(&r.key_id)
+                    .bind(&r.request)
+                    .bind(&r.decision)
+                    .bind(&r.snapshot)
+                    .execute(&mut *tx)
+                    .await?;
                 }
                 tx.commit().await?;
                 Ok(())
             }
-
     };
     (false) => {
             /// Writes `rows` (the group commit of `audit.rs`) as one `INSERT … SELECT … FROM

@@ -121,7 +121,6 @@ impl DecisionFiles {
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)
                 .busy_timeout(Duration::from_secs(10))
-                .statement_cache_capacity(crate::backend_audit::ROWS_PER_STATEMENT_MAX + 16)
                 .pragma("wal_autocheckpoint", WAL_AUTOCHECKPOINT_FRAMES);
             let pool = SqlitePoolOptions::new()
                 .max_connections(CONNECTIONS_PER_FILE)
@@ -484,8 +483,7 @@ mod tests {
     #[tokio::test]
     async fn a_batch_is_written_whole_or_not_at_all_at_any_size() {
         let (_dir, store, files) = store().await;
-        let most = crate::backend_audit::ROWS_PER_STATEMENT_MAX;
-        for n in [1, 5, most, most + 6] {
+        for n in [1, 5, 64, 70] {
             let batch = rows("size", n);
             files.write(&batch).unwrap();
             for r in &batch {
@@ -503,6 +501,24 @@ mod tests {
             assert_eq!(files.count(0).await.unwrap(), before, "batch of {n}");
             assert!(store.decision(&again[0].id).await.unwrap().is_none() || n == 1);
         }
+        store.close().await;
+    }
+
+    #[tokio::test]
+    async fn the_pool_insert_stores_a_batch_whole_or_not_at_all() {
+        let (_dir, store, _) = store().await;
+        let crate::Pool::Sqlite(pool) = &store.pool else {
+            unreachable!()
+        };
+        let batch = rows("pooled", 5);
+        sql::insert_decisions(pool, &batch).await.unwrap();
+        let mut again = rows("pooled-again", 5);
+        again.last_mut().unwrap().id = batch[0].id.clone();
+        assert!(sql::insert_decisions(pool, &again).await.is_err());
+        for r in &batch {
+            assert!(store.decision(&r.id).await.unwrap().is_some());
+        }
+        assert!(store.decision(&again[0].id).await.unwrap().is_none());
         store.close().await;
     }
 

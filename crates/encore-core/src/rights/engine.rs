@@ -35,9 +35,7 @@ pub fn decide(
         territory: request.territory,
         at_ms: request.at_ms,
     };
-    if request.recordings.len() + request.works.len() > 0 {
-        judge.warm(&request.recordings, &request.works);
-    }
+    judge.warm(&request.recordings, &request.works);
     let mut out = Out::explain();
 
     let inputs = distinct(&request.recordings).count() + distinct(&request.works).count();
